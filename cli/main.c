@@ -1,0 +1,40 @@
+/* main.c: the mimecodec command-line tool: dispatch to one command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"base64", cmd_base64, "base64 encode (default) or decode (-d), RFC 4648 / RFC 2045"},
+	{"demo", cmd_demo, "the main job on this machine (see README)"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mimecodec COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'mimecodec COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "mimecodec: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

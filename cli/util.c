@@ -1,0 +1,143 @@
+/* util.c: input, output and error plumbing for the CLI (see cli.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mimecodec: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_input_open(struct cli_input *in, const char *path, const char *cmd)
+{
+	struct stat sb;
+
+	memset(in, 0, sizeof *in);
+	if (!path || strcmp(path, "-") == 0) {
+		in->name = "stdin";
+		in->fd = 0;
+	} else {
+		in->name = path;
+		in->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (in->fd < 0) {
+			cli_err(cmd, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (fstat(in->fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, in->fd, 0);
+
+		if (m != MAP_FAILED) {
+			posix_madvise(m, (size_t)sb.st_size, POSIX_MADV_SEQUENTIAL);
+			in->map = m;
+			in->maplen = (size_t)sb.st_size;
+			return 0;
+		}
+	}
+	if (fstat(in->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		cli_err(cmd, "%s: is a directory", in->name);
+		cli_input_close(in);
+		return -1;
+	}
+	return 0;
+}
+
+long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t max,
+		    const char *cmd)
+{
+	if (max > LONG_MAX)
+		max = LONG_MAX;
+	if (in->map) {
+		size_t n = in->maplen - in->pos;
+
+		if (n > max)
+			n = max;
+		*chunk = in->map + in->pos;
+		in->pos += n;
+		return (long)n;
+	}
+	if (in->bufcap < max) {
+		unsigned char *b = realloc(in->buf, max);
+
+		if (!b) {
+			cli_err(cmd, "out of memory");
+			return -1;
+		}
+		in->buf = b;
+		in->bufcap = max;
+	}
+	for (size_t got = 0;;) {
+		ssize_t r = read(in->fd, in->buf + got, max - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_err(cmd, "%s: %s", in->name, strerror(errno));
+			return -1;
+		}
+		got += (size_t)r;
+		if (r == 0 || got == max) {
+			*chunk = in->buf;
+			return (long)got;
+		}
+	}
+}
+
+void cli_input_close(struct cli_input *in)
+{
+	if (in->map)
+		munmap((void *)in->map, in->maplen);
+	if (in->fd > 0)
+		close(in->fd);
+	free(in->buf);
+	memset(in, 0, sizeof *in);
+}
+
+int cli_write_all(int fd, const void *p, size_t n, const char *cmd)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			cli_err(cmd, "write error: %s", strerror(errno));
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cli_parse_uint(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT_MAX)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
