@@ -196,7 +196,9 @@ size_t mc_b64_encode_bound(size_t n, unsigned wrap, unsigned flags)
 
 size_t mc_b64_decode_bound(size_t n)
 {
-	return n / 4 * 3 + (n % 4 ? 3 : 0);
+	/* Up to 3 sextets carried in + n sextets, or a '=' flushing 2 or 3:
+	 * either way at most 3 bytes more than n / 4 whole quanta give. */
+	return n ? n / 4 * 3 + 3 : 0;
 }
 
 /* ---- streaming encode ------------------------------------------------------- */
@@ -504,7 +506,15 @@ mc_status mc_b64_decode_update(struct mc_b64_decoder *st, const char *src, size_
 		size_t w, used = 0;
 
 		if (st->nacc == 0 && st->npad == 0 && !st->done) {
-			used = st->k->dec(p, (size_t)(end - p), d, &w, url);
+			/* A kernel may write up to ((len + 3) / 4) * 3 bytes (some of
+			 * them scratch); give it no more input than the room left
+			 * in the caller's mc_b64_decode_bound(n) buffer covers. */
+			size_t room = mc_b64_decode_bound(n) - (size_t)(d - (uint8_t *)dst);
+			size_t len = (size_t)(end - p);
+
+			if (len > room / 3 * 4)
+				len = room / 3 * 4;
+			used = st->k->dec(p, len, d, &w, url);
 			p += used;
 			d += w;
 			if (p == end)

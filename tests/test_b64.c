@@ -184,8 +184,17 @@ static void test_sizes(void)
 			}
 	CHECK_EQ_SIZE(mc_b64_encoded_size(SIZE_MAX, 76, 0), SIZE_MAX);
 	CHECK_EQ_SIZE(mc_b64_decode_bound(0), 0);
-	CHECK_EQ_SIZE(mc_b64_decode_bound(4), 3);
-	CHECK_EQ_SIZE(mc_b64_decode_bound(5), 6);
+	CHECK_EQ_SIZE(mc_b64_decode_bound(4), 6);
+	CHECK_EQ_SIZE(mc_b64_decode_bound(8), 9);
+	/* The bound is reached: 3 sextets carried in, then "x" + "jP=". */
+	struct mc_b64_decoder st;
+	unsigned char dec[16];
+	size_t w;
+	mc_b64_decoder_init(&st, MC_B64_FORGIVING, 0);
+	CHECK_EQ_INT(mc_b64_decode_update(&st, "I3y", 3, dec, &w), MC_OK);
+	CHECK_EQ_INT(mc_b64_decode_update(&st, "xH10QjP=", 8, dec, &w), MC_OK);
+	CHECK_EQ_SIZE(w, 7);
+	CHECK(w <= mc_b64_decode_bound(8));
 	free(out);
 }
 

@@ -53,8 +53,10 @@ MC_API size_t mc_b64_encoded_size(size_t n, unsigned wrap, unsigned flags);
  * mc_b64_encode_final can write, whatever the encoder's state. */
 MC_API size_t mc_b64_encode_bound(size_t n, unsigned wrap, unsigned flags);
 
-/* Upper bound on the decoded length of n input bytes, whatever the decoder's
- * state: ((n + 3) / 4) * 3. Covers one update plus final. */
+/* Upper bound on what one mc_b64_decode_update of n input bytes can write,
+ * whatever the decoder's state (up to 3 sextets carried in, or a '=' that
+ * flushes them): n / 4 * 3 + 3 for n > 0, 0 for n = 0. mc_b64_decode_final
+ * writes at most 2 more. */
 MC_API size_t mc_b64_decode_bound(size_t n);
 
 /* ---- streaming encode ---------------------------------------------------- */
