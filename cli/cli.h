@@ -11,11 +11,11 @@
 void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct cli_input {
-	const char *name;         /* for messages: the path, or "stdin" */
+	const char *name; /* for messages: the path, or "stdin" */
 	int fd;
 	const unsigned char *map; /* whole file when mapped */
 	size_t maplen, pos;
-	unsigned char *buf;       /* read buffer when not mapped */
+	unsigned char *buf; /* read buffer when not mapped */
 	size_t bufcap;
 };
 
@@ -24,8 +24,7 @@ int cli_input_open(struct cli_input *in, const char *path, const char *cmd);
 
 /* Next chunk of at most max bytes in *chunk (valid until the next call).
  * Returns its length, 0 at end of input, -1 after printing an error. */
-long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t max,
-		    const char *cmd);
+long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t max, const char *cmd);
 
 void cli_input_close(struct cli_input *in);
 

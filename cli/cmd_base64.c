@@ -9,24 +9,25 @@
 #include "cli.h"
 #include "mimecodec/base64.h"
 
-#define CMD "base64"
+#define CMD   "base64"
 #define CHUNK (192u * 1024u) /* input per step: output stays in L2 */
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"usage: mimecodec base64 [-d] [-w COLS] [--url] [--no-pad] [--crlf] [--strict]\n"
-		"                        [-i] [FILE|-]\n"
-		"Encode FILE (default: standard input) to base64 on standard output, or decode\n"
-		"with -d.\n"
-		"  -d, --decode        decode; CR, LF, space and tab are skipped\n"
-		"  -w, --wrap COLS     wrap encoded lines at COLS characters (default 76, 0 = none)\n"
-		"      --url           URL-safe alphabet (RFC 4648 section 5)\n"
-		"      --no-pad        encode without '=' padding; with --strict, forbid it\n"
-		"      --crlf          CRLF line breaks (MIME) instead of LF\n"
-		"      --strict        decode: reject any other byte, bad or missing padding and\n"
-		"                      non-zero trailing bits, naming the byte offset\n"
-		"  -i, --ignore-garbage  decode: skip every byte outside the alphabet\n");
+	fprintf(
+	    f,
+	    "usage: mimecodec base64 [-d] [-w COLS] [--url] [--no-pad] [--crlf] [--strict]\n"
+	    "                        [-i] [FILE|-]\n"
+	    "Encode FILE (default: standard input) to base64 on standard output, or decode\n"
+	    "with -d.\n"
+	    "  -d, --decode        decode; CR, LF, space and tab are skipped\n"
+	    "  -w, --wrap COLS     wrap encoded lines at COLS characters (default 76, 0 = none)\n"
+	    "      --url           URL-safe alphabet (RFC 4648 section 5)\n"
+	    "      --no-pad        encode without '=' padding; with --strict, forbid it\n"
+	    "      --crlf          CRLF line breaks (MIME) instead of LF\n"
+	    "      --strict        decode: reject any other byte, bad or missing padding and\n"
+	    "                      non-zero trailing bits, naming the byte offset\n"
+	    "  -i, --ignore-garbage  decode: skip every byte outside the alphabet\n");
 }
 
 static int encode(struct cli_input *in, unsigned wrap, unsigned flags)
@@ -92,10 +93,10 @@ static int decode(struct cli_input *in, int mode, unsigned flags)
 
 		if (s == MC_EBADCHAR && p && off >= start && off - start < (uint64_t)n)
 			cli_err(CMD, "%s: %s (byte 0x%02x) at byte offset %llu", in->name,
-				mc_strerror(s), p[off - start], (unsigned long long)off);
+			        mc_strerror(s), p[off - start], (unsigned long long)off);
 		else
 			cli_err(CMD, "%s: %s at byte offset %llu", in->name, mc_strerror(s),
-				(unsigned long long)off);
+			        (unsigned long long)off);
 		goto done;
 	}
 	rc = 0;

@@ -41,7 +41,7 @@ struct job {
 };
 
 static double best_of(int reps, double (*fn)(struct job *, int, unsigned, unsigned), struct job *j,
-		      int isa, unsigned wrap, unsigned flags)
+                      int isa, unsigned wrap, unsigned flags)
 {
 	double best = 1e30;
 
@@ -90,7 +90,7 @@ static double run_decode(struct job *j, int isa, unsigned wrap, unsigned flags)
 	if (mc_b64_decoder_init_isa(&st, mode, flags & MC_B64_URL, isa) != MC_OK)
 		return 1e30;
 	dec_ok = mc_b64_decode_update(&st, j->enc, enc_len, j->back, &w1) == MC_OK &&
-		 mc_b64_decode_final(&st, j->back + w1, &w2) == MC_OK;
+	         mc_b64_decode_final(&st, j->back + w1, &w2) == MC_OK;
 	t = now() - t0;
 	dec_ok = dec_ok && w1 + w2 == j->n && memcmp(j->back, j->src, j->n) == 0;
 	return t;

@@ -9,8 +9,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"base64", cmd_base64, "base64 encode (default) or decode (-d), RFC 4648 / RFC 2045"},
-	{"demo", cmd_demo, "the main job on this machine (see README)"},
+    {"base64", cmd_base64, "base64 encode (default) or decode (-d), RFC 4648 / RFC 2045"},
+    {"demo", cmd_demo, "the main job on this machine (see README)"},
 };
 
 static void usage(FILE *f)

@@ -57,8 +57,7 @@ int cli_input_open(struct cli_input *in, const char *path, const char *cmd)
 	return 0;
 }
 
-long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t max,
-		    const char *cmd)
+long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t max, const char *cmd)
 {
 	if (max > LONG_MAX)
 		max = LONG_MAX;

@@ -18,50 +18,53 @@
 #include "b64_internal.h"
 
 const char mc__b64_alphabet[2][65] = {
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
 };
 
 /* ---- constant tables ------------------------------------------------------ */
 
-#define ALPH(i, u)                                                                           \
-	((i) < 26   ? 'A' + (i)                                                              \
-	 : (i) < 52 ? 'a' + (i)-26                                                           \
-	 : (i) < 62 ? '0' + (i)-52                                                           \
-	 : (i) == 62 ? ((u) ? '-' : '+')                                                     \
-		     : ((u) ? '_' : '/'))
+#define ALPH(i, u)                       \
+	((i) < 26    ? 'A' + (i)         \
+	 : (i) < 52  ? 'a' + (i)-26      \
+	 : (i) < 62  ? '0' + (i)-52      \
+	 : (i) == 62 ? ((u) ? '-' : '+') \
+	             : ((u) ? '_' : '/'))
 /* Two characters for a 12-bit value, in memory order on a little-endian load. */
-#define E12(i, u) (uint16_t)(ALPH((i) >> 6, u) | (ALPH((i)&63, u) << 8))
-#define T1(i, u)  E12(i, u),
-#define T4(i, u)  T1(i, u) T1(i + 1, u) T1(i + 2, u) T1(i + 3, u)
-#define T16(i, u) T4(i, u) T4(i + 4, u) T4(i + 8, u) T4(i + 12, u)
-#define T64(i, u) T16(i, u) T16(i + 16, u) T16(i + 32, u) T16(i + 48, u)
-#define T256(i, u) T64(i, u) T64(i + 64, u) T64(i + 128, u) T64(i + 192, u)
+#define E12(i, u)   (uint16_t)(ALPH((i) >> 6, u) | (ALPH((i)&63, u) << 8))
+#define T1(i, u)    E12(i, u),
+#define T4(i, u)    T1(i, u) T1(i + 1, u) T1(i + 2, u) T1(i + 3, u)
+#define T16(i, u)   T4(i, u) T4(i + 4, u) T4(i + 8, u) T4(i + 12, u)
+#define T64(i, u)   T16(i, u) T16(i + 16, u) T16(i + 32, u) T16(i + 48, u)
+#define T256(i, u)  T64(i, u) T64(i + 64, u) T64(i + 128, u) T64(i + 192, u)
 #define T1024(i, u) T256(i, u) T256(i + 256, u) T256(i + 512, u) T256(i + 768, u)
-#define T4096(u) T1024(0, u) T1024(1024, u) T1024(2048, u) T1024(3072, u)
+#define T4096(u)    T1024(0, u) T1024(1024, u) T1024(2048, u) T1024(3072, u)
 
 static const uint16_t enc12[2][4096] = {{T4096(0)}, {T4096(1)}};
 
 /* Sextet value of byte c, or 0xff outside the alphabet. */
-#define DV(c, u)                                                                             \
-	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                              \
-	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                         \
-	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                         \
-	 : (c) == ((u) ? '-' : '+') ? 62                                                     \
-	 : (c) == ((u) ? '_' : '/') ? 63                                                     \
-				    : 0xff)
+#define DV(c, u)                                     \
+	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'      \
+	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26 \
+	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52 \
+	 : (c) == ((u) ? '-' : '+') ? 62             \
+	 : (c) == ((u) ? '_' : '/') ? 63             \
+	                            : 0xff)
 /* Position p (0..3) of a quantum: the sextet shifted into a 24-bit value;
  * bad bytes set bit 31 so one test after OR-ing four lookups finds them. */
-#define DP(c, u, p) (DV(c, u) == 0xff ? 0x80000000u : (uint32_t)DV(c, u) << (18 - 6 * (p)))
-#define D1(c, u, p) DP(c, u, p),
-#define D4(c, u, p) D1(c, u, p) D1(c + 1, u, p) D1(c + 2, u, p) D1(c + 3, u, p)
+#define DP(c, u, p)  (DV(c, u) == 0xff ? 0x80000000u : (uint32_t)DV(c, u) << (18 - 6 * (p)))
+#define D1(c, u, p)  DP(c, u, p),
+#define D4(c, u, p)  D1(c, u, p) D1(c + 1, u, p) D1(c + 2, u, p) D1(c + 3, u, p)
 #define D16(c, u, p) D4(c, u, p) D4(c + 4, u, p) D4(c + 8, u, p) D4(c + 12, u, p)
 #define D64(c, u, p) D16(c, u, p) D16(c + 16, u, p) D16(c + 32, u, p) D16(c + 48, u, p)
-#define D256(u, p) {D64(0, u, p) D64(64, u, p) D64(128, u, p) D64(192, u, p)}
+#define D256(u, p)                                                       \
+	{                                                                \
+		D64(0, u, p) D64(64, u, p) D64(128, u, p) D64(192, u, p) \
+	}
 
 static const uint32_t dec32[2][4][256] = {
-	{D256(0, 0), D256(0, 1), D256(0, 2), D256(0, 3)},
-	{D256(1, 0), D256(1, 1), D256(1, 2), D256(1, 3)},
+    {D256(0, 0), D256(0, 1), D256(0, 2), D256(0, 3)},
+    {D256(1, 0), D256(1, 1), D256(1, 2), D256(1, 3)},
 };
 
 /* Sextet value, or: 0x80 whitespace (CR LF SP TAB), 0x81 '=', 0xff other. */
@@ -128,11 +131,11 @@ size_t mc__b64_dec_scalar(const char *src, size_t n, uint8_t *dst, size_t *writt
 }
 
 const struct mc_b64_kernels mc__b64_scalar = {
-	.isa = MC_ISA_SCALAR,
-	.name = "scalar",
-	.enc = mc__b64_enc_scalar,
-	.enc_wrap = NULL,
-	.dec = mc__b64_dec_scalar,
+    .isa = MC_ISA_SCALAR,
+    .name = "scalar",
+    .enc = mc__b64_enc_scalar,
+    .enc_wrap = NULL,
+    .dec = mc__b64_dec_scalar,
 };
 
 const struct mc_b64_kernels *mc__b64_kernels_for(int isa)
@@ -204,7 +207,7 @@ size_t mc_b64_decode_bound(size_t n)
 /* ---- streaming encode ------------------------------------------------------- */
 
 static void enc_init(struct mc_b64_encoder *st, const struct mc_b64_kernels *k, unsigned wrap,
-		     unsigned flags)
+                     unsigned flags)
 {
 	memset(st, 0, sizeof *st);
 	st->k = k;
@@ -217,8 +220,7 @@ void mc_b64_encoder_init(struct mc_b64_encoder *st, unsigned wrap, unsigned flag
 	enc_init(st, mc__b64_kernels_for(MC_ISA_AUTO), wrap, flags);
 }
 
-mc_status mc_b64_encoder_init_isa(struct mc_b64_encoder *st, unsigned wrap, unsigned flags,
-				  int isa)
+mc_status mc_b64_encoder_init_isa(struct mc_b64_encoder *st, unsigned wrap, unsigned flags, int isa)
 {
 	const struct mc_b64_kernels *k = mc__b64_kernels_for(isa);
 
@@ -290,7 +292,7 @@ static size_t enc_bulk(struct mc_b64_encoder *st, const uint8_t *src, size_t n, 
 		if (!st->k->enc_wrap)
 			return enc_bulk_wrapped(st, src, n, dst);
 		done = st->k->enc_wrap(src, n, dst, &o, st->wrap, &st->col,
-				       (st->flags & MC_B64_CRLF) != 0, url);
+		                       (st->flags & MC_B64_CRLF) != 0, url);
 		if (n - done >= 3)
 			o += enc_bulk_wrapped(st, src + done, n - done, dst + o);
 		return o;
@@ -371,7 +373,7 @@ size_t mc_b64_encode(const void *src, size_t n, char *dst, unsigned wrap, unsign
 /* ---- streaming decode ------------------------------------------------------- */
 
 static void dec_init(struct mc_b64_decoder *st, const struct mc_b64_kernels *k, int mode,
-		     unsigned flags)
+                     unsigned flags)
 {
 	memset(st, 0, sizeof *st);
 	st->k = k;
@@ -492,7 +494,7 @@ static mc_status dec_step(struct mc_b64_decoder *st, unsigned char c, uint64_t o
 }
 
 mc_status mc_b64_decode_update(struct mc_b64_decoder *st, const char *src, size_t n, void *dst,
-			       size_t *written)
+                               size_t *written)
 {
 	const char *p = src, *end = src + n;
 	uint8_t *d = dst;
@@ -547,7 +549,8 @@ mc_status mc_b64_decode_final(struct mc_b64_decoder *st, void *dst, size_t *writ
 		return (mc_status)st->status;
 	if (st->mode == MC_B64_STRICT) {
 		if (st->npad)
-			return dec_fail(st, MC_EBADPAD, st->offset); /* "xx=" without its second '=' */
+			return dec_fail(st, MC_EBADPAD,
+			                st->offset); /* "xx=" without its second '=' */
 		if (st->nacc == 1)
 			return dec_fail(st, MC_ETRUNC, st->offset);
 		if (st->nacc >= 2) {
@@ -570,7 +573,7 @@ mc_status mc_b64_decode_final(struct mc_b64_decoder *st, void *dst, size_t *writ
 }
 
 mc_status mc_b64_decode(const char *src, size_t n, void *dst, size_t *written, int mode,
-			unsigned flags, size_t *err_offset)
+                        unsigned flags, size_t *err_offset)
 {
 	struct mc_b64_decoder st;
 	size_t w1 = 0, w2 = 0;

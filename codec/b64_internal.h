@@ -29,7 +29,7 @@ struct mc_b64_kernels {
 	 * line break (LF, or CRLF when crlf) and sets *col = 0. wrap > 0.
 	 * *written receives the output length; *col is updated. */
 	size_t (*enc_wrap)(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned wrap,
-			   unsigned *col, int crlf, int url);
+	                   unsigned *col, int crlf, int url);
 
 	/* Decodes src[0..n), which starts on a quantum boundary, skipping CR, LF,
 	 * space and tab. Stops before the first other non-alphabet byte (the

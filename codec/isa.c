@@ -47,8 +47,7 @@ int mc__cpu_can(int isa)
 		 * state (XCR0), so a kernel without AVX-512 support reads 0. */
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		       __builtin_cpu_supports("avx512vl") &&
-		       __builtin_cpu_supports("avx512vbmi") &&
+		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
 		       __builtin_cpu_supports("avx512vbmi2");
 #endif
 #if defined(__aarch64__)

@@ -4,8 +4,8 @@
 const char *mc_strerror(int status)
 {
 	switch (status) {
-#define MC_STATUS_TEXT_(name, value, text)                                                   \
-	case value:                                                                          \
+#define MC_STATUS_TEXT_(name, value, text) \
+	case value:                        \
 		return text;
 		MC_STATUS_LIST(MC_STATUS_TEXT_)
 #undef MC_STATUS_TEXT_
@@ -16,8 +16,8 @@ const char *mc_strerror(int status)
 const char *mc_status_name(int status)
 {
 	switch (status) {
-#define MC_STATUS_NAME_(name, value, text)                                                   \
-	case value:                                                                          \
+#define MC_STATUS_NAME_(name, value, text) \
+	case value:                        \
 		return #name;
 		MC_STATUS_LIST(MC_STATUS_NAME_)
 #undef MC_STATUS_NAME_

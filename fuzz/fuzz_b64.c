@@ -11,14 +11,14 @@
 #include "mimecodec/base64.h"
 #include "mimecodec/isa.h"
 
-#define FUZZ_ASSERT(c)                                                                       \
-	do {                                                                                 \
-		if (!(c))                                                                    \
-			abort();                                                             \
+#define FUZZ_ASSERT(c)           \
+	do {                     \
+		if (!(c))        \
+			abort(); \
 	} while (0)
 
-static size_t dec_chunked(int isa, const char *s, size_t n, int mode, unsigned flags,
-			  size_t chunk, unsigned char *out, int *status, uint64_t *off)
+static size_t dec_chunked(int isa, const char *s, size_t n, int mode, unsigned flags, size_t chunk,
+                          unsigned char *out, int *status, uint64_t *off)
 {
 	struct mc_b64_decoder st;
 	size_t o = 0, w;

@@ -24,34 +24,34 @@ static int mc_t_report(int ok, const char *file, int line, const char *what)
 
 #define CHECK(cond) mc_t_report(!!(cond), __FILE__, __LINE__, #cond)
 
-#define CHECK_EQ_INT(a, b)                                                                   \
-	do {                                                                                 \
-		long long a_ = (long long)(a), b_ = (long long)(b);                          \
-		if (!mc_t_report(a_ == b_, __FILE__, __LINE__, #a " == " #b))                \
-			fprintf(stderr, "    %lld != %lld\n", a_, b_);                           \
+#define CHECK_EQ_INT(a, b)                                                    \
+	do {                                                                  \
+		long long a_ = (long long)(a), b_ = (long long)(b);           \
+		if (!mc_t_report(a_ == b_, __FILE__, __LINE__, #a " == " #b)) \
+			fprintf(stderr, "    %lld != %lld\n", a_, b_);        \
 	} while (0)
 
-#define CHECK_EQ_SIZE(a, b)                                                                  \
-	do {                                                                                 \
-		unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);   \
-		if (!mc_t_report(a_ == b_, __FILE__, __LINE__, #a " == " #b))                \
-			fprintf(stderr, "    %llu != %llu\n", a_, b_);                           \
+#define CHECK_EQ_SIZE(a, b)                                                                    \
+	do {                                                                                   \
+		unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
+		if (!mc_t_report(a_ == b_, __FILE__, __LINE__, #a " == " #b))                  \
+			fprintf(stderr, "    %llu != %llu\n", a_, b_);                         \
 	} while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                   \
-	do {                                                                                 \
-		const char *a_ = (a), *b_ = (b);                                             \
-		if (!mc_t_report(a_ && b_ && strcmp(a_, b_) == 0, __FILE__, __LINE__,        \
-				 #a " == " #b))                                              \
-			fprintf(stderr, "    \"%s\" != \"%s\"\n", a_ ? a_ : "(null)",        \
-				b_ ? b_ : "(null)");                                         \
+#define CHECK_EQ_STR(a, b)                                                            \
+	do {                                                                          \
+		const char *a_ = (a), *b_ = (b);                                      \
+		if (!mc_t_report(a_ && b_ && strcmp(a_, b_) == 0, __FILE__, __LINE__, \
+		                 #a " == " #b))                                       \
+			fprintf(stderr, "    \"%s\" != \"%s\"\n", a_ ? a_ : "(null)", \
+			        b_ ? b_ : "(null)");                                  \
 	} while (0)
 
 /* Memory equality; on failure prints the first differing offset. */
 #define CHECK_EQ_MEM(a, na, b, nb) mc_t_check_mem(a, na, b, nb, __FILE__, __LINE__, #a " == " #b)
 
 static int mc_t_check_mem(const void *a, size_t na, const void *b, size_t nb, const char *file,
-			  int line, const char *what)
+                          int line, const char *what)
 {
 	size_t i = 0;
 
@@ -67,17 +67,17 @@ static int mc_t_check_mem(const void *a, size_t na, const void *b, size_t nb, co
 
 /* Context for the failures since the previous MC_TEST_CTX: put it at the end
  * of a loop body; it prints only if that iteration failed. */
-#define MC_TEST_CTX(...)                                                                     \
-	do {                                                                                 \
-		if (mc_t_failed > mc_t_ctx_mark && mc_t_failed <= 40)                        \
-			fprintf(stderr, "  in: " __VA_ARGS__);                               \
-		mc_t_ctx_mark = mc_t_failed;                                                 \
+#define MC_TEST_CTX(...)                                              \
+	do {                                                          \
+		if (mc_t_failed > mc_t_ctx_mark && mc_t_failed <= 40) \
+			fprintf(stderr, "  in: " __VA_ARGS__);        \
+		mc_t_ctx_mark = mc_t_failed;                          \
 	} while (0)
 
-#define MC_TEST_END()                                                                        \
-	do {                                                                                 \
-		printf("%ld passed, %ld failed\n", mc_t_passed, mc_t_failed);                \
-		return mc_t_failed ? 1 : 0;                                                  \
+#define MC_TEST_END()                                                         \
+	do {                                                                  \
+		printf("%ld passed, %ld failed\n", mc_t_passed, mc_t_failed); \
+		return mc_t_failed ? 1 : 0;                                   \
 	} while (0)
 
 /* Deterministic xorshift PRNG so every run tests the same inputs. */

@@ -67,9 +67,9 @@ struct mc_b64_kernels; /* private */
 struct mc_b64_encoder {
 	const struct mc_b64_kernels *k;
 	unsigned flags;
-	unsigned wrap;       /* 0: no line breaks */
-	unsigned col;        /* characters on the current output line */
-	unsigned ncarry;     /* 0..2 input bytes waiting for a full group */
+	unsigned wrap;   /* 0: no line breaks */
+	unsigned col;    /* characters on the current output line */
+	unsigned ncarry; /* 0..2 input bytes waiting for a full group */
 	unsigned char carry[2];
 };
 
@@ -80,7 +80,7 @@ MC_API void mc_b64_encoder_init(struct mc_b64_encoder *st, unsigned wrap, unsign
 /* As mc_b64_encoder_init, bound to one kernel set. Returns MC_EUNSUPPORTED
  * (and leaves st unusable) if isa is not supported here. */
 MC_API MC_MUST_CHECK mc_status mc_b64_encoder_init_isa(struct mc_b64_encoder *st, unsigned wrap,
-						       unsigned flags, int isa);
+                                                       unsigned flags, int isa);
 
 /* Encodes n bytes of src into dst, which must have room for
  * mc_b64_encode_bound(n, wrap, flags) bytes. Returns the bytes written. A line
@@ -110,14 +110,14 @@ struct mc_b64_decoder {
 	unsigned npad;       /* '=' seen in the current padding run */
 	unsigned flags;
 	unsigned char mode;
-	unsigned char done;  /* strict: padding complete, only whitespace may follow */
-	short status;        /* sticky: once an error is returned, update/final repeat it */
+	unsigned char done; /* strict: padding complete, only whitespace may follow */
+	short status;       /* sticky: once an error is returned, update/final repeat it */
 };
 
 /* mode: enum mc_b64_mode; flags: MC_B64_URL, MC_B64_NOPAD. */
 MC_API void mc_b64_decoder_init(struct mc_b64_decoder *st, int mode, unsigned flags);
 MC_API MC_MUST_CHECK mc_status mc_b64_decoder_init_isa(struct mc_b64_decoder *st, int mode,
-						       unsigned flags, int isa);
+                                                       unsigned flags, int isa);
 
 /* Decodes n bytes of src into dst, which must have room for
  * mc_b64_decode_bound(n) bytes. *written receives the bytes written, also on
@@ -126,13 +126,13 @@ MC_API MC_MUST_CHECK mc_status mc_b64_decoder_init_isa(struct mc_b64_decoder *st
  * offset, counted from the first byte given to this decoder, is returned by
  * mc_b64_decoder_error_offset. Errors are sticky. */
 MC_API MC_MUST_CHECK mc_status mc_b64_decode_update(struct mc_b64_decoder *st, const char *src,
-						    size_t n, void *dst, size_t *written);
+                                                    size_t n, void *dst, size_t *written);
 
 /* Ends the input: flushes an unpadded last quantum (at most 2 bytes into dst)
  * and checks the end (MC_EBADPAD for missing padding in strict mode,
  * MC_ETRUNC for a lone final character). */
 MC_API MC_MUST_CHECK mc_status mc_b64_decode_final(struct mc_b64_decoder *st, void *dst,
-						   size_t *written);
+                                                   size_t *written);
 
 /* The offset of the first bad byte after an error (the end of the input for
  * errors found by final); 0 while there is no error. */
@@ -142,7 +142,7 @@ MC_API uint64_t mc_b64_decoder_error_offset(const struct mc_b64_decoder *st);
  * the decoded length (on error: the bytes decoded before the bad byte) and,
  * if err_offset is not NULL, *err_offset the offset of the first bad byte. */
 MC_API MC_MUST_CHECK mc_status mc_b64_decode(const char *src, size_t n, void *dst, size_t *written,
-					     int mode, unsigned flags, size_t *err_offset);
+                                             int mode, unsigned flags, size_t *err_offset);
 
 #ifdef __cplusplus
 }

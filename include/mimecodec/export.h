@@ -5,8 +5,8 @@
 #define MIMECODEC_EXPORT_H
 
 #if defined(__GNUC__) || defined(__clang__)
-#define MC_API          __attribute__((visibility("default")))
-#define MC_MUST_CHECK   __attribute__((warn_unused_result))
+#define MC_API        __attribute__((visibility("default")))
+#define MC_MUST_CHECK __attribute__((warn_unused_result))
 #else
 #define MC_API
 #define MC_MUST_CHECK

@@ -10,18 +10,18 @@ extern "C" {
 #endif
 
 /* X(name, value, description). Values are stable ABI: append, never renumber. */
-#define MC_STATUS_LIST(X)                                                                    \
-	X(MC_OK, 0, "success")                                                               \
-	X(MC_EINVAL, -1, "invalid argument")                                                 \
-	X(MC_ENOMEM, -2, "out of memory")                                                    \
-	X(MC_ENOSPC, -3, "output buffer too small")                                          \
-	X(MC_EBADCHAR, -4, "invalid character in encoded input")                             \
-	X(MC_EBADPAD, -5, "misplaced or missing padding")                                    \
-	X(MC_ETRAILBITS, -6, "non-zero trailing bits in last quantum")                       \
-	X(MC_ETRUNC, -7, "truncated input")                                                  \
-	X(MC_EBADESC, -8, "invalid escape sequence")                                         \
-	X(MC_ELIMIT, -9, "a configured limit was exceeded")                                  \
-	X(MC_EIO, -10, "input/output error")                                                 \
+#define MC_STATUS_LIST(X)                                              \
+	X(MC_OK, 0, "success")                                         \
+	X(MC_EINVAL, -1, "invalid argument")                           \
+	X(MC_ENOMEM, -2, "out of memory")                              \
+	X(MC_ENOSPC, -3, "output buffer too small")                    \
+	X(MC_EBADCHAR, -4, "invalid character in encoded input")       \
+	X(MC_EBADPAD, -5, "misplaced or missing padding")              \
+	X(MC_ETRAILBITS, -6, "non-zero trailing bits in last quantum") \
+	X(MC_ETRUNC, -7, "truncated input")                            \
+	X(MC_EBADESC, -8, "invalid escape sequence")                   \
+	X(MC_ELIMIT, -9, "a configured limit was exceeded")            \
+	X(MC_EIO, -10, "input/output error")                           \
 	X(MC_EUNSUPPORTED, -11, "not supported on this CPU or build")
 
 enum mc_status {
