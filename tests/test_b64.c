@@ -78,7 +78,9 @@ static char *enc_isa(int isa, const void *src, size_t n, unsigned wrap, unsigned
 		o += mc_b64_encode_update(&st, exact, c, dst + o);
 		free(exact);
 	}
-	o += mc_b64_encode_final(&st, dst + o);
+	size_t fin = mc_b64_encode_final(&st, dst + o);
+	CHECK(fin <= MC_B64_FINAL_MAX);
+	o += fin;
 	CHECK(o <= cap);
 	*outlen = o;
 	return dst;

@@ -88,9 +88,13 @@ MC_API MC_MUST_CHECK mc_status mc_b64_encoder_init_isa(struct mc_b64_encoder *st
  * with a break before final. src and dst must not overlap. */
 MC_API size_t mc_b64_encode_update(struct mc_b64_encoder *st, const void *src, size_t n, char *dst);
 
+/* Most mc_b64_encode_final can write: 4 characters and, at wrap 1 with CRLF,
+ * a break before each and after the last (8 bytes is the most for wrap >= 4). */
+#define MC_B64_FINAL_MAX 14
+
 /* Writes the last group (with padding unless MC_B64_NOPAD) and, when wrap > 0
- * and anything was written, the final line break: at most 6 bytes. Returns
- * the bytes written; the encoder may then be initialised again. */
+ * and anything was written, the final line break: at most MC_B64_FINAL_MAX
+ * bytes. Returns the bytes written; the encoder may then be initialised again. */
 MC_API size_t mc_b64_encode_final(struct mc_b64_encoder *st, char *dst);
 
 /* One-shot: dst needs mc_b64_encoded_size(n, wrap, flags) bytes (no NUL is
