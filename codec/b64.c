@@ -519,6 +519,16 @@ mc_status mc_b64_decode_update(struct mc_b64_decoder *st, const char *src, size_
 			used = st->k->dec(p, len, d, &w, url);
 			p += used;
 			d += w;
+			len -= used;
+			if (len >= 4 && st->k != &mc__b64_scalar) {
+				/* A SIMD kernel leaves a short tail: the scalar kernel
+				 * takes its whole quanta faster than the state machine. */
+				size_t more = mc__b64_dec_scalar(p, len, d, &w, url);
+
+				p += more;
+				d += w;
+				used += more;
+			}
 			if (p == end)
 				break;
 		}
