@@ -120,7 +120,8 @@ int cmd_demo(int argc, char **argv)
 	}
 	j.n = (size_t)mib << 20;
 	j.src = malloc(j.n);
-	j.back = malloc(j.n);
+	/* The decoder's contract: room for mc_b64_decode_bound(input) bytes. */
+	j.back = malloc(mc_b64_decode_bound(mc_b64_encoded_size(j.n, 76, MC_B64_CRLF)));
 	j.enc = malloc(mc_b64_encoded_size(j.n, 76, MC_B64_CRLF));
 	if (!j.src || !j.back || !j.enc) {
 		cli_err(CMD, "out of memory for a %u MiB attachment", mib);
