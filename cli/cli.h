@@ -36,5 +36,7 @@ int cli_parse_uint(const char *s, unsigned *out);
 
 int cmd_base64(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_qp(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 
 #endif

@@ -10,6 +10,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"base64", cmd_base64, "base64 encode (default) or decode (-d), RFC 4648 / RFC 2045"},
+    {"qp", cmd_qp, "quoted-printable encode (default) or decode (-d), RFC 2045"},
+    {"transcode", cmd_transcode, "quoted-printable <-> base64 without a decoded copy"},
     {"demo", cmd_demo, "the main job on this machine (see README)"},
 };
 
