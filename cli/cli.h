@@ -34,7 +34,37 @@ int cli_write_all(int fd, const void *p, size_t n, const char *cmd);
 /* Parses a non-negative decimal that fits in unsigned; returns 0 or -1. */
 int cli_parse_uint(const char *s, unsigned *out);
 
+/* SHA-256 (cmd_parse.c), for decoded_sha256 and tests. */
+struct cli_sha256 {
+	uint32_t h[8];
+	uint64_t len, total; /* total: free for the caller */
+	size_t n;
+	unsigned char buf[64];
+};
+void cli_sha256_init(struct cli_sha256 *s);
+void cli_sha256_update(struct cli_sha256 *s, const void *p, size_t n);
+void cli_sha256_hex(struct cli_sha256 *s, char out[65]);
+
+/* Whole input in memory (cmd_parse.c): mapped files stay mapped, pipes are
+ * read into *owned (free it, then cli_input_close). Returns 0 or -1. */
+int cli_load(struct cli_input *in, const char *path, const char *cmd, const char **data,
+             size_t *len, char **owned);
+
+/* Normalised facts of one part for parse and extract (cmd_parse.c). */
+struct mc_mime_message;
+struct cli_part_info {
+	char path[1024];
+	char ctype[256];    /* lower case type/subtype */
+	char charset[64];   /* lower case, when has_charset */
+	char encoding[64];  /* lower case Content-Transfer-Encoding, "7bit" if absent */
+	char disposition[64];
+	int has_charset, has_disposition;
+};
+int cli_part_info(const struct mc_mime_message *m, size_t i, struct cli_part_info *pi);
+
 int cmd_base64(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_qp(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);

@@ -12,6 +12,8 @@ static const struct {
     {"base64", cmd_base64, "base64 encode (default) or decode (-d), RFC 4648 / RFC 2045"},
     {"qp", cmd_qp, "quoted-printable encode (default) or decode (-d), RFC 2045"},
     {"transcode", cmd_transcode, "quoted-printable <-> base64 without a decoded copy"},
+    {"parse", cmd_parse, "the MIME tree of a message (--json: machine-readable)"},
+    {"extract", cmd_extract, "write every attachment and leaf body, decoded, into a directory"},
     {"demo", cmd_demo, "the main job on this machine (see README)"},
 };
 
