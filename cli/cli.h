@@ -54,9 +54,9 @@ int cli_load(struct cli_input *in, const char *path, const char *cmd, const char
 struct mc_mime_message;
 struct cli_part_info {
 	char path[1024];
-	char ctype[256];    /* lower case type/subtype */
-	char charset[64];   /* lower case, when has_charset */
-	char encoding[64];  /* lower case Content-Transfer-Encoding, "7bit" if absent */
+	char ctype[256];   /* lower case type/subtype */
+	char charset[64];  /* lower case, when has_charset */
+	char encoding[64]; /* lower case Content-Transfer-Encoding, "7bit" if absent */
 	char disposition[64];
 	int has_charset, has_disposition;
 };
