@@ -647,7 +647,9 @@ static ALWAYS_INLINE size_t dec_impl(const uint8_t *src, size_t n, uint8_t *dst,
 			}
 			if (p != q)
 				break; /* whitespace inside a quantum */
-			k = (unsigned)__builtin_ctz(~(wsm >> p));
+			/* A block that is whitespace from p to its end: k = 32 - p
+			 * (ctz of 0 is undefined). */
+			k = ~(wsm >> p) ? (unsigned)__builtin_ctz(~(wsm >> p)) : 32 - p;
 			len = i - line;
 			i += k;
 			/* The line just ended had len characters and a break of k:

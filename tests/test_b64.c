@@ -468,6 +468,41 @@ static void test_mutations(int isa)
 	}
 }
 
+/* Runs of whitespace of every length up to 100 between and inside quanta,
+ * at every alignment: a SIMD block that is all whitespace must be skipped
+ * (the fuzzer found an AVX2 ctz(0) here). */
+static void test_whitespace_runs(int isa)
+{
+	static const char ws[] = "\r\n \t";
+	char *in = mc_t_xmalloc(400);
+
+	for (size_t lead = 0; lead < 40; lead += 3)
+		for (size_t run = 1; run <= 100; run += (run < 40 ? 1 : 7))
+			for (size_t cut = 0; cut <= 4; cut += 2) {
+				size_t n = 0;
+
+				for (size_t i = 0; i < lead; i++)
+					in[n++] = "QUJD"[i % 4];
+				for (size_t i = 0; i < cut; i++)
+					in[n++] = "RUZH"[i];
+				for (size_t i = 0; i < run; i++)
+					in[n++] = ws[(i * 7 + lead) % 4];
+				for (size_t i = cut; i < 4 + 64; i++)
+					in[n++] = "RUZH"[i % 4];
+				struct dec_result a = dec_isa(isa, in, n, MC_B64_STRICT, 0, 0);
+				struct dec_result b =
+				    dec_isa(MC_ISA_SCALAR, in, n, MC_B64_STRICT, 0, 1);
+				if (lead % 4 == 0)
+					CHECK_EQ_INT(a.status, MC_OK);
+				check_same(&a, &b);
+				MC_TEST_CTX("%s lead %zu run %zu cut %zu\n", mc_isa_name(isa), lead,
+				            run, cut);
+				free(a.out);
+				free(b.out);
+			}
+	free(in);
+}
+
 /* The SIMD kernels must take the bulk themselves, also for MIME-formatted
  * data (wrapped encode, decode across CRLFs), rather than leave it to the
  * scalar code: a kernel that consumed nothing would pass every test above. */
@@ -532,6 +567,7 @@ int main(int argc, char **argv)
 		test_large(kernels[i]);
 		test_errors(kernels[i]);
 		test_mutations(kernels[i]);
+		test_whitespace_runs(kernels[i]);
 		test_kernels_take_the_bulk(kernels[i]);
 	}
 	CHECK_EQ_STR(mc_strerror(MC_EBADPAD), "misplaced or missing padding");
