@@ -62,8 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rs = mc_b64_decode(s, n, ref, &refn, mode, flags, &roff);
 	FUZZ_ASSERT(refn <= mc_b64_decode_bound(n));
 	for (int isa = 0; isa < MC_ISA_COUNT_; isa++) {
-		int st;
-		uint64_t off;
+		int st = MC_OK;
+		uint64_t off = 0;
 
 		if (!mc_isa_supported(isa))
 			continue;
@@ -84,8 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = mc_b64_encoded_size(size, wrap, ef | flags), o;
 		char *enc = malloc(mc_b64_encode_bound(size, wrap, ef | flags));
 		unsigned char *back = malloc(mc_b64_decode_bound(len) + 1);
-		int st;
-		uint64_t off;
+		int st = MC_OK;
+		uint64_t off = 0;
 
 		if (mc_b64_encoder_init_isa(&e, wrap, ef | flags, isa) == MC_OK) {
 			o = mc_b64_encode_update(&e, data, size, enc);

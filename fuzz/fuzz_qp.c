@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rs = mc_qp_decode(s, n, ref, &refn, dflags, &roff);
 	FUZZ_ASSERT(refn <= mc_qp_decode_bound(n, dflags));
 	for (int isa = 0; isa < MC_ISA_COUNT_; isa++) {
-		int st;
-		uint64_t off;
+		int st = MC_OK;
+		uint64_t off = 0;
 
 		if (!mc_isa_supported(isa))
 			continue;
