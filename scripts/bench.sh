@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# bench.sh: the full benchmark run behind bench/RESULTS.md.
+#   1. installs the Debian packages it needs (only those missing);
+#   2. builds the release tree (build/release, the "release" preset if
+#      CMakePresets.json has one);
+#   3. runs mc_bench with 5 repetitions (median) into build/release/bench.json;
+#   4. times the CLI against coreutils on a generated 256 MiB file;
+#   5. writes bench/RESULTS.md, bench/b64_encode.png, bench/b64_decode.png.
+# Takes about 5-8 minutes on a 2-core VM. Run it once, on a quiet machine.
+#
+# usage: scripts/bench.sh [--no-install] [--no-cli] [--cli-only] [--keep]
+#   --no-install  do not check or install packages
+#   --no-cli      skip the CLI-vs-coreutils timing
+#   --cli-only    only the CLI timing; reuse build/release/bench.json for the report
+#   --keep        keep the generated 256 MiB files (build/release/cli-bench/)
+# environment: MIN_TIME (seconds per repetition, default 0.05), REPS (default 5),
+#              FILTER (a --benchmark_filter regex, default: all), CLI_MIB (256),
+#              SOURCE_DIR / BUILD_DIR (build another tree, e.g. a patched copy;
+#              default: this checkout and build/release). The report always goes
+#              to bench/ of this checkout.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+src=${SOURCE_DIR:-.}
+build=${BUILD_DIR:-build/release}
+min_time=${MIN_TIME:-0.05}
+reps=${REPS:-5}
+filter=${FILTER:-}
+cli_mib=${CLI_MIB:-256}
+install=1 do_bench=1 do_cli=1 keep=0
+for a in "$@"; do
+	case "$a" in
+	--no-install) install=0 ;;
+	--no-cli) do_cli=0 ;;
+	--cli-only) do_bench=0 ;;
+	--keep) keep=1 ;;
+	-h | --help)
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+		exit 0
+		;;
+	*)
+		echo "bench.sh: unknown option $a" >&2
+		exit 2
+		;;
+	esac
+done
+
+log() { printf '\n== bench.sh: %s\n' "$*"; }
+
+# ---- 1. packages
+if [ "$install" = 1 ]; then
+	pkgs=(build-essential cmake ninja-build pkg-config libbenchmark-dev libssl-dev
+		libgmime-3.0-dev libb64-dev python3-matplotlib coreutils)
+	missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]}"
+		sudo=
+		[ "$(id -u)" -eq 0 ] || sudo=sudo
+		$sudo apt-get -o DPkg::Lock::Timeout=600 update
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y \
+			--no-install-recommends "${missing[@]}"
+	fi
+fi
+
+# ---- 2. build (Release; the preset when there is one)
+log "building $build"
+if [ -z "${SOURCE_DIR:-}${BUILD_DIR:-}" ] && [ -f CMakePresets.json ] &&
+	cmake --list-presets 2>/dev/null | grep -q '"release"'; then
+	cmake --preset release # binaryDir build/release
+else
+	cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+if [ "$build_type" != Release ]; then
+	echo "bench.sh: $build is a '$build_type' tree, not Release" >&2
+	exit 1
+fi
+targets=(mc_bench)
+[ "$do_cli" = 1 ] && grep -q '^MC_BUILD_CLI:BOOL=ON' "$build/CMakeCache.txt" && targets+=(mimecodec_cli)
+cmake --build "$build" --target "${targets[@]}"
+mc_bench=$build/bench/mc_bench
+[ -x "$mc_bench" ] || {
+	echo "bench.sh: $mc_bench was not built (Google Benchmark missing?)" >&2
+	exit 1
+}
+
+# ---- 3. the benchmark run
+json=$build/bench.json
+bench_cmd=("$mc_bench" --benchmark_min_time="$min_time" --benchmark_repetitions="$reps"
+	--benchmark_report_aggregates_only=true --benchmark_out="$json"
+	--benchmark_out_format=json)
+[ -n "$filter" ] && bench_cmd+=(--benchmark_filter="$filter")
+if [ "$do_bench" = 1 ]; then
+	log "running ${bench_cmd[*]}"
+	echo "(Debian's libbenchmark prints '***WARNING*** Library was built as DEBUG': ignore it)"
+	start=$(date +%s)
+	"${bench_cmd[@]}"
+	log "benchmarks took $(($(date +%s) - start)) s"
+elif [ ! -f "$json" ]; then
+	echo "bench.sh: --cli-only needs an earlier $json" >&2
+	exit 1
+fi
+
+# ---- 4. CLI against coreutils: best of 3, alternating, in this one run
+cli_json=$build/cli_timing.json
+now_ns() { date +%s%N; }
+# time_once CMD...: runs CMD once (stdout to $out), prints the wall time in ns
+time_once() {
+	local t0 t1
+	t0=$(now_ns)
+	"$@" >"$out"
+	t1=$(now_ns)
+	echo $((t1 - t0))
+}
+cli=$build/mimecodec
+if [ "$do_cli" = 1 ]; then
+	if [ ! -x "$cli" ]; then
+		echo "bench.sh: $cli not built; CLI timing skipped" >&2
+		rm -f "$cli_json"
+	else
+		dir=$build/cli-bench
+		mkdir -p "$dir"
+		raw=$dir/random.bin enc=$dir/random.b64 out=$dir/out
+		log "CLI timing on $cli_mib MiB in $dir"
+		if [ ! -f "$raw" ] || [ "$(stat -c %s "$raw")" -ne $((cli_mib << 20)) ]; then
+			head -c "$((cli_mib << 20))" /dev/urandom >"$raw"
+		fi
+		base64 "$raw" >"$enc"
+		# correctness first: same bytes as coreutils both ways
+		"$cli" base64 "$raw" >"$out"
+		cmp -s "$out" "$enc" || {
+			echo "bench.sh: mimecodec base64 output differs from coreutils" >&2
+			exit 1
+		}
+		"$cli" base64 -d "$enc" >"$out"
+		cmp -s "$out" "$raw" || {
+			echo "bench.sh: mimecodec base64 -d output differs from the input" >&2
+			exit 1
+		}
+		runs=3
+		declare -A best
+		for op in encode decode; do
+			for tool in mimecodec coreutils; do best[$op.$tool]=; done
+		done
+		for ((r = 1; r <= runs; r++)); do
+			for op in encode decode; do
+				if [ $op = encode ]; then
+					a=("$cli" base64 "$raw") b=(base64 "$raw")
+				else
+					a=("$cli" base64 -d "$enc") b=(base64 -d "$enc")
+				fi
+				for tool in mimecodec coreutils; do
+					if [ $tool = mimecodec ]; then t=$(time_once "${a[@]}"); else t=$(time_once "${b[@]}"); fi
+					echo "  run $r $op $tool: $((t / 1000000)) ms"
+					cur=${best[$op.$tool]}
+					if [ -z "$cur" ] || [ "$t" -lt "$cur" ]; then best[$op.$tool]=$t; fi
+				done
+			done
+		done
+		sec() { awk -v ns="$1" 'BEGIN { printf "%.6f", ns / 1e9 }'; }
+		raw_bytes=$(stat -c %s "$raw") enc_bytes=$(stat -c %s "$enc")
+		cu_version=$(base64 --version | head -n1)
+		cat >"$cli_json" <<EOF
+{
+  "file_bytes": $raw_bytes,
+  "encoded_bytes": $enc_bytes,
+  "runs": $runs,
+  "dir": "$dir",
+  "coreutils_version": "$cu_version",
+  "rows": [
+    {"op": "encode", "input_bytes": $raw_bytes,
+     "mimecodec_cmd": "$cli base64 FILE > out", "coreutils_cmd": "base64 FILE > out",
+     "mimecodec_s": $(sec "${best[encode.mimecodec]}"), "coreutils_s": $(sec "${best[encode.coreutils]}")},
+    {"op": "decode", "input_bytes": $enc_bytes,
+     "mimecodec_cmd": "$cli base64 -d FILE.b64 > out", "coreutils_cmd": "base64 -d FILE.b64 > out",
+     "mimecodec_s": $(sec "${best[decode.mimecodec]}"), "coreutils_s": $(sec "${best[decode.coreutils]}")}
+  ]
+}
+EOF
+		[ "$keep" = 1 ] || rm -f "$raw" "$enc" "$out"
+	fi
+fi
+
+# ---- 5. the report (Debian's python: python3-matplotlib imports only there)
+log "writing bench/RESULTS.md and plots"
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+cflags=$(sed -n 's/^CMAKE_C_FLAGS_RELEASE:[A-Z]*=//p' "$build/CMakeCache.txt")
+build_info="$("${cc:-cc}" --version | head -n1), CMAKE_BUILD_TYPE=$build_type ($cflags)"
+report=(/usr/bin/python3 bench/report.py "$json" --out-dir bench
+	--command "scripts/bench.sh  # ${bench_cmd[*]}" --build-info "$build_info")
+[ "$do_cli" = 1 ] && [ -f "$cli_json" ] && report+=(--cli "$cli_json")
+"${report[@]}"
+echo "bench.sh: done ($root/bench/RESULTS.md)"
