@@ -262,17 +262,18 @@ def cli_section(path):
     out = ["## CLI against coreutils\n"]
     out.append("Input: %s of random bytes (%d B); the encoded file is %d B. "
                "Best of %d runs each, alternating the two tools, output to a file "
-               "on the same filesystem (%s). Speed-up = coreutils time / mimecodec time.\n"
+               "on the same filesystem (%s; a new file each run) and to /dev/null. "
+               "Speed-up = coreutils time / mimecodec time.\n"
                % (size_label(doc["file_bytes"]), doc["file_bytes"], doc["encoded_bytes"],
                   doc.get("runs", 3), doc.get("dir", "?")))
-    out.append("| operation | command (mimecodec) | command (coreutils) | mimecodec s | "
+    out.append("| operation | output | command (mimecodec) | command (coreutils) | mimecodec s | "
                "coreutils s | mimecodec MB/s | coreutils MB/s | speed-up |")
-    out.append("|---|---|---|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---|---|---:|---:|---:|---:|---:|")
     for row in doc["rows"]:
         mc, cu = row["mimecodec_s"], row["coreutils_s"]
         nbytes = row["input_bytes"]
-        out.append("| %s | `%s` | `%s` | %.3f | %.3f | %.0f | %.0f | %.2f× |" % (
-            row["op"], row["mimecodec_cmd"], row["coreutils_cmd"], mc, cu,
+        out.append("| %s | %s | `%s` | `%s` | %.3f | %.3f | %.0f | %.0f | %.2f× |" % (
+            row["op"], row.get("sink", "file"), row["mimecodec_cmd"], row["coreutils_cmd"], mc, cu,
             nbytes / mc / 1e6, nbytes / cu / 1e6, cu / mc))
     out.append("")
     out.append("MB/s count the input of each command (10^6 B/s). coreutils: %s.\n"
