@@ -14,6 +14,9 @@ static const struct {
     {"transcode", cmd_transcode, "quoted-printable <-> base64 without a decoded copy"},
     {"parse", cmd_parse, "the MIME tree of a message (--json: machine-readable)"},
     {"extract", cmd_extract, "write every attachment and leaf body, decoded, into a directory"},
+#if MC_HAVE_NET
+    {"send", cmd_send, "send a message by SMTP (STARTTLS or implicit TLS)"},
+#endif
     {"demo", cmd_demo, "the main job on this machine (see README)"},
 };
 

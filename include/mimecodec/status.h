@@ -22,7 +22,18 @@ extern "C" {
 	X(MC_EBADESC, -8, "invalid escape sequence")                   \
 	X(MC_ELIMIT, -9, "a configured limit was exceeded")            \
 	X(MC_EIO, -10, "input/output error")                           \
-	X(MC_EUNSUPPORTED, -11, "not supported on this CPU or build")
+	X(MC_EUNSUPPORTED, -11, "not supported on this CPU or build")  \
+	X(MC_ETIMEDOUT, -12, "network operation timed out")            \
+	X(MC_ECONNECT, -13, "could not connect")                       \
+	X(MC_ECLOSED, -14, "connection closed by the peer")            \
+	X(MC_ETLS, -15, "TLS or certificate verification failed")      \
+	X(MC_EPROTO, -16, "malformed or unexpected server reply")      \
+	X(MC_ENOTLS, -17, "TLS required but not available")            \
+	X(MC_EAUTH, -18, "authentication failed")                      \
+	X(MC_ETEMPFAIL, -19, "temporary failure (4xx)")                \
+	X(MC_EREJECTED, -20, "rejected by the server (5xx)")           \
+	X(MC_EPARTIAL, -21, "some recipients were refused")            \
+	X(MC_ERESOLVE, -22, "host name not resolved")
 
 enum mc_status {
 #define MC_STATUS_ENUM_(name, value, text) name = value,
