@@ -10,11 +10,18 @@
  *   sextets into the low 6 bits of four bytes, and a second vpermb (which
  *   only looks at the low 6 index bits) translates them with the alphabet as
  *   the table. No masking of the sextets is needed.
- * - Wrapped encode: the 64 characters of a block are stored once; for each
- *   line break that falls inside the block the break is stored and the rest
- *   of the block is stored again, shifted by the break length, with a byte
- *   mask. Later stores overwrite the wrong tail of earlier ones, so every
- *   store stays inside the block's own output.
+ * - Wrapped encode, MIME layouts (76 with CRLF or LF, 64 with LF; entered on
+ *   a group boundary): the output is periodic, so each 64-byte output block
+ *   is one load, a vpermb gather, a vpmultishiftqb and the alphabet vpermb
+ *   merged into the line-break bytes, all steered by per-phase tables
+ *   ("b64 avx512 wrap tables" in gen_b64_avx512_tables.c), and one full
+ *   store: the cost of unwrapped encoding.
+ * - Wrapped encode, other widths and the tail: the 64 characters of a block
+ *   are stored once; for each line break that falls inside the block the
+ *   break is stored and the rest of the block is stored again, shifted by
+ *   the break length, with a byte mask. Later stores overwrite the wrong
+ *   tail of earlier ones, so every store stays inside the block's own
+ *   output.
  * - Decode: vpermi2b translates the low 7 bits of 64 characters through a
  *   128-byte table: sextet, 0x80 for CR LF SP TAB, 0xff for anything else.
  *   A byte is outside the alphabet if bit 7 of (value | character) is set,
@@ -29,6 +36,9 @@
  *   register are flushed and the input position rewinds over the 0..3 staged
  *   sextets of the open quantum, so the state machine resumes on a quantum
  *   boundary.
+ * - Decode, MIME layout (lines of one width >= 64 and one break, found from
+ *   the first two LFs): 64 characters span at most one break, so two loads
+ *   and a blend gather them with no staging; see "MIME line layout" below.
  * - Out of cache, stores go non-temporal: output registers are realigned to
  *   the destination's 64-byte lines by a two-source vpermt2b with the
  *   previous register; the first and last registers use ordinary stores. */
@@ -36,6 +46,7 @@
 #include <string.h>
 
 #include "b64_internal.h"
+#include "b64_avx512_tables.h"
 
 #if !defined(__AVX512VBMI__) || !defined(__AVX512VBMI2__) || !defined(__AVX512BW__)
 #error "b64_avx512.c needs -mavx512f -mavx512bw -mavx512vl -mavx512vbmi -mavx512vbmi2"
@@ -105,9 +116,10 @@ static const _Alignas(64) uint8_t dec_stream[192] = {R64(STREAM, 0), R64(STREAM,
 #define ID(x) (x)
 static const _Alignas(64) uint8_t iota[128] = {R64(ID, 0), R64(ID, 64)};
 
-/* ge_mask[k]: bytes k..63. loadu(ones_from + 64 - k): 0xff in bytes k..63. */
+/* ge_mask[k]: bytes k..63 (none for k = 64). loadu(ones_from + 64 - k): 0xff
+ * in bytes k..63. */
 #define GE(k) (~0ull << (k))
-static const uint64_t ge_mask[64] = {R64(GE, 0)};
+static const uint64_t ge_mask[65] = {R64(GE, 0), 0};
 #define FF(x) ((x) < 64 ? 0 : 0xff)
 static const _Alignas(64) uint8_t ones_from[128] = {R64(FF, 0), R64(FF, 64)};
 
@@ -230,6 +242,143 @@ static inline size_t wrap_block(char *d, __m512i v, unsigned nc, unsigned wrap, 
 	return nc + sh;
 }
 
+/* One output block of a wrap table row: load, gather, sextets, alphabet
+ * merged into the line-break bytes (LF, and with crlf the CRs flagged by bit
+ * 7 of the shift control). Reads src[x..x+64), x = ibase + m->in (mod 2^64:
+ * ibase alone may be "negative", so no pointer is formed from it). */
+__attribute__((always_inline)) static inline __m512i encw_block(const uint8_t *src, size_t ibase,
+                                                                const struct encw_row *r,
+                                                                const struct encw_meta *m,
+                                                                __m512i lut, const int crlf)
+{
+	__m512i perm = _mm512_load_si512(r->perm), shift = _mm512_load_si512(r->shift);
+	__mmask64 chars = _mm512_movepi8_mask(perm); /* bit 7 of perm */
+	__m512i brk = _mm512_set1_epi8('\n');
+	__m512i v = _mm512_loadu_si512(src + (ibase + (size_t)m->in));
+
+	if (crlf) /* port 0 and 0/5 work; the shuffles own port 5 */
+		brk =
+		    _mm512_mask_blend_epi8(_mm512_movepi8_mask(shift), brk, _mm512_set1_epi8('\r'));
+	v = _mm512_permutexvar_epi8(perm, v);
+	v = _mm512_multishift_epi64_epi8(shift, v);
+	return _mm512_mask_permutexvar_epi8(brk, chars, v, lut);
+}
+
+/* Table-driven wrapped encode ("b64 avx512 wrap tables" in
+ * gen_b64_avx512_tables.c): block after block of 64 output bytes, each one
+ * load, vpermb (gather), vpmultishiftqb (sextets), vpermb (alphabet, merged
+ * into the break bytes) and one full store. Entered at column *colp (a
+ * multiple of 4, so a group starts there: row start[col / 4]). Block k of a
+ * period lies at output offset obase + 64k and reads src[ibase + in ..
+ * ibase + in + 64); ibase and obase advance by a period (mod 2^64: they start
+ * "negative" when the entry row is not row 0). Stops before the first block
+ * whose load would pass n and returns the input consumed up to the start of
+ * that block's first group, with *op and *colp set for it (the state the
+ * other paths resume from); for n < 64 it returns 0 and changes nothing.
+ *
+ * Writes: a block's 64 bytes are the final output bytes at their offsets. The
+ * ones past the returned position (the head of a group cut by the block end,
+ * or a break before it) belong to groups inside the block's load, so inside
+ * src[0..n): the caller's tail encodes those groups and rewrites the same
+ * bytes, and everything written stays inside the kernel's final output. */
+__attribute__((always_inline)) static inline size_t
+enc_wrap_table(const uint8_t *src, size_t n, char *dst, size_t *op, unsigned *colp,
+               const struct encw_table *t, __m512i lut, const int crlf)
+{
+	const struct encw_row *const row = t->row;
+	const struct encw_meta *const meta = t->meta;
+	const unsigned rows = t->rows, k0 = (unsigned)t->start[*colp / 4];
+	const size_t period_in = t->period_in;
+	size_t ibase = 0 - (size_t)meta[k0].in, o = 0, nblk, x, q, rem;
+	unsigned k = k0, lo = 0, hi = rows;
+
+	/* The blocks that fit, counted up front so the loop has no bound test.
+	 * Block (period q, row j) loads at q * period_in + in[j] - in[k0], in[]
+	 * increasing within a period; it fits when that + 64 <= n, i.e.
+	 * q * period_in + in[j] <= x. Rows j with in[j] <= x % period_in fit in
+	 * period x / period_in (row 0 always does, and so does k0 in period 0:
+	 * n >= 64), all rows of the periods before it fit. */
+	if (n < 64)
+		return 0;
+	x = n - 64 + (size_t)meta[k0].in;
+	q = x / period_in;
+	rem = x % period_in;
+	while (lo + 1 < hi) { /* the last row j with in[j] <= rem */
+		unsigned mid = (lo + hi) / 2;
+
+		if ((size_t)meta[mid].in <= rem)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	nblk = q * rows + lo + 1 - k0;
+	/* Bound: as counted, every block's load src[ibase+in..ibase+in+64)
+	 * lies inside src[0..n). */
+	if (n >= ENC_NT_MIN) {
+		/* Out of cache (as in enc_stream): the blocks after the first go
+		 * out non-temporal, realigned to dst's lines: block t and its
+		 * predecessor form the line at dst + 64t - a; the first and the
+		 * last block are also stored ordinarily. */
+		const size_t a = (uintptr_t)dst & 63;
+		const __m512i shift = _mm512_loadu_si512(iota + 64 - a);
+		__m512i prev = encw_block(src, ibase, &row[k], &meta[k], lut, crlf);
+
+		_mm512_storeu_si512(dst, prev);
+		for (o = 64, nblk--; nblk; nblk--, o += 64) {
+			__m512i v;
+
+			if (++k == rows) {
+				k = 0;
+				ibase += period_in;
+			}
+			v = encw_block(src, ibase, &row[k], &meta[k], lut, crlf);
+			_mm512_stream_si512((void *)(dst + o - a),
+			                    _mm512_permutex2var_epi8(prev, shift, v));
+			prev = v;
+		}
+		_mm512_storeu_si512(dst + o - 64, prev);
+		_mm_sfence();
+		if (++k == rows) {
+			k = 0;
+			ibase += period_in;
+		}
+	}
+	while (nblk) {
+		size_t seg = rows - k < nblk ? rows - k : nblk;
+		const struct encw_row *r = row + k;
+		const struct encw_meta *m = meta + k;
+
+		for (size_t e = 0; e < seg; e++)
+			_mm512_storeu_si512(dst + o + 64 * e,
+			                    encw_block(src, ibase, r + e, m + e, lut, crlf));
+		o += 64 * seg;
+		nblk -= seg;
+		k += (unsigned)seg;
+		if (k == rows) {
+			k = 0;
+			ibase += period_in;
+		}
+	}
+	/* Block k would start at dst + o: obase = o - 64k. */
+	*op = o - (size_t)64 * k + (size_t)(ptrdiff_t)meta[k].rout;
+	*colp = (unsigned)meta[k].rcol;
+	return ibase + (size_t)meta[k].in;
+}
+
+__attribute__((noinline)) static size_t enc_wrap_table_crlf(const uint8_t *src, size_t n, char *dst,
+                                                            size_t *op, unsigned *colp,
+                                                            const struct encw_table *t, __m512i lut)
+{
+	return enc_wrap_table(src, n, dst, op, colp, t, lut, 1);
+}
+
+__attribute__((noinline)) static size_t enc_wrap_table_lf(const uint8_t *src, size_t n, char *dst,
+                                                          size_t *op, unsigned *colp,
+                                                          const struct encw_table *t, __m512i lut)
+{
+	return enc_wrap_table(src, n, dst, op, colp, t, lut, 0);
+}
+
 static size_t enc_wrap_avx512(const uint8_t *src, size_t n, char *dst, size_t *written,
                               unsigned wrap, unsigned *col, int crlf, int url)
 {
@@ -237,8 +386,14 @@ static size_t enc_wrap_avx512(const uint8_t *src, size_t n, char *dst, size_t *w
 	unsigned cl = *col, eol = crlf ? 2 : 1;
 	uint16_t eolw = crlf ? (uint16_t)('\r' | '\n' << 8) : (uint16_t)('\n' | '\n' << 8);
 	size_t i = 0, o = 0;
+	const struct encw_table *t = wrap == 76            ? (crlf ? &encw_76crlf : &encw_76lf)
+	                             : wrap == 64 && !crlf ? &encw_64lf
+	                                                   : NULL;
 
 	enc_consts_init(&c, url);
+	if (t && cl % 4 == 0 && n >= 64)
+		i = crlf ? enc_wrap_table_crlf(src, n, dst, &o, &cl, t, c.lut)
+		         : enc_wrap_table_lf(src, n, dst, &o, &cl, t, c.lut);
 	if (wrap >= 64) {
 		/* At most one break per block; the common MIME case (76, 64).
 		 * Bound: i + 64 <= n. */
@@ -283,6 +438,17 @@ static size_t enc_wrap_avx512(const uint8_t *src, size_t n, char *dst, size_t *w
 struct dec_consts {
 	__m512i lut_lo, lut_hi, pack0, pack1, pack2, m1, m2;
 };
+
+static inline void dec_consts_init(struct dec_consts *c, int url)
+{
+	c->lut_lo = _mm512_load_si512(dec_lut[url]);
+	c->lut_hi = _mm512_load_si512(dec_lut[url] + 64);
+	c->pack0 = _mm512_load_si512(dec_stream);
+	c->pack1 = _mm512_load_si512(dec_stream + 64);
+	c->pack2 = _mm512_load_si512(dec_stream + 128);
+	c->m1 = _mm512_set1_epi32(0x01400140);
+	c->m2 = _mm512_set1_epi32(0x00011000);
+}
 
 /* 64 sextets (one per byte, values < 64) -> 16 lanes of 24 bits (see PK). */
 static inline __m512i dec_merge(__m512i t, const struct dec_consts *c)
@@ -376,6 +542,195 @@ static void dec_stream_run(const uint8_t *s, size_t n, uint8_t *dst, size_t *ip,
 	*op = o;
 }
 
+/* MIME line layout ("b64 avx512 design", decode): lines of W >= 64
+ * characters, each followed by the same E-byte break (CRLF or LF). Then 64
+ * characters span at most one break, which lies r bytes ahead of i (r: the
+ * characters left on the current line). Two loads, a at i and b at i + E,
+ * and one blend (a below r, b from r on: no shuffle) gather the 64
+ * characters; the E bytes at i + r are checked to be the break, and the
+ * gathered bytes go through the normal translate and check, so every byte
+ * consumed is verified: an alphabet character or a break where one was
+ * expected. Anything else (a short line, other whitespace, '=', the end)
+ * stops the run on the quantum boundary before that window; the general path
+ * takes over. The layout only steers where breaks are expected, never what is
+ * accepted. For W = 76 and 64 the window positions, break offsets and blend
+ * masks of a whole period come from tables ("b64 avx512 line tables"), from
+ * the first line start on; other widths (and the way to that line start) use
+ * the same steps computed on the fly. */
+
+/* One window at i: the 64 characters gathered, *ok cleared if
+ * the break bytes are wrong; *ip and *rp advanced past it. Reads
+ * src[i..i+64+E). */
+__attribute__((always_inline)) static inline __m512i
+lines_gather(const uint8_t *s, size_t *ip, size_t *rp, size_t W, const unsigned E, int *ok)
+{
+	size_t i = *ip, r = *rp, at = r < 64 ? r : 64;
+	size_t brk = 0 - (size_t)(r <= 64); /* all ones: a break in this window */
+	__m512i a = _mm512_loadu_si512(s + i), b = _mm512_loadu_si512(s + i + E);
+	int brk_ok;
+
+	if (E == 2) {
+		uint16_t w;
+
+		memcpy(&w, s + i + at, 2);
+		brk_ok = w == ('\r' | '\n' << 8);
+	} else {
+		brk_ok = s[i + at] == '\n';
+	}
+	*ok &= brk_ok | (r > 64); /* r > 64: no break in this window */
+	/* branch-free: the break pattern has a period of up to 19 windows */
+	*ip = i + 64 + (E & brk);
+	*rp = r - 64 + (W & brk); /* mod 2^64; r <= 64: r + W - 64 */
+	/* a below at, b from at on; a byte mask from a table, not a mask
+	 * register (GPR -> k moves use port 5, as the shuffles do) */
+	return _mm512_ternarylogic_epi32(_mm512_loadu_si512(ones_from + 64 - at), b, a, 0xca);
+}
+
+/* One window of row e of a line table (gen_b64_avx512_tables.c, "b64 avx512
+ * line tables"), p the period's first byte: the 64 characters gathered; the
+ * break bytes XOR the expected ones are ORed into *chk. Reads
+ * p[off..off+64+E) and p[brk..brk+E), brk <= off + W. */
+__attribute__((always_inline)) static inline __m512i
+lines_gather_tab(const uint8_t *p, const struct decl_row *e, const unsigned E, uint32_t *chk)
+{
+	__m512i a = _mm512_loadu_si512(p + e->off), b = _mm512_loadu_si512(p + e->off + E);
+	__m512i m = _mm512_load_si512((const uint8_t *)decl_blend + e->bmo);
+
+	if (E == 2) {
+		uint16_t w;
+
+		memcpy(&w, p + e->brk, 2);
+		*chk |= w ^ ('\r' | '\n' << 8);
+	} else {
+		*chk |= p[e->brk] ^ '\n';
+	}
+	return _mm512_ternarylogic_epi32(m, b, a, 0xca); /* m ? b : a */
+}
+
+/* Decodes windows from i (r characters before the next break) while the
+ * layout holds. Updates *ip and *op; returns the input consumed. The
+ * constants are its own: with the caller's passed by address, gcc keeps them
+ * in memory and reloads them in every iteration of the caller's loops. */
+__attribute__((always_inline)) static inline size_t
+dec_lines_run(const uint8_t *s, size_t n, uint8_t *dst, size_t *ip, size_t *op, size_t r, size_t W,
+              const unsigned E, const struct decl_table *T, int url)
+{
+	const uint64_t out48 = LOW(48);
+	size_t i = *ip, o = *op;
+	struct dec_consts k;
+
+	dec_consts_init(&k, url);
+	/* Single windows up to a line start, then four windows at a time from
+	 * the line table, then single windows to the end. The single-window
+	 * bound: i + 64 + E <= n (lines_gather reads src[i..i+64+E)); dst:
+	 * o <= 3i/4 and a window consumes >= 64 characters, so the 48-byte
+	 * store ends at o + 48 <= 3(i + 64)/4 <= 3n/4 (the same per window in
+	 * the table loop). */
+	for (int phase = 0; phase < 2; phase++) {
+		while ((phase || r != W || !T) && i + 64 + E <= n) {
+			size_t i1 = i, r1 = r;
+			int ok = 1;
+			__m512i g = lines_gather(s, &i1, &r1, W, E, &ok);
+			__m512i t = _mm512_permutex2var_epi8(k.lut_lo, g, k.lut_hi);
+
+			if (!ok || _mm512_movepi8_mask(_mm512_or_si512(t, g)))
+				goto out;
+			_mm512_mask_storeu_epi8(dst + o, out48,
+			                        _mm512_permutexvar_epi8(k.pack0, dec_merge(t, &k)));
+			i = i1;
+			r = r1;
+			o += 48;
+		}
+		if (phase || !T || r != W)
+			break;
+		/* At a line start: the table's period starts here. Bound: base +
+		 * off + need <= n; window q of the four starts at most q(64 + E)
+		 * after the first and reads up to max(64, W) + E past its start.
+		 * dst: the four stores end at o + 192 <= 3(i + 256)/4 <= 3n/4,
+		 * as need >= 256. */
+		size_t base = i, need = 3 * (64 + E) + W + E;
+		unsigned j = 0;
+
+		while (base + T->row[j].off + need <= n) {
+			const uint8_t *p = s + base; /* base < n */
+			const struct decl_row *e = T->row + j;
+			uint32_t chk = 0;
+			__m512i g0 = lines_gather_tab(p, e, E, &chk);
+			__m512i g1 = lines_gather_tab(p, e + 1, E, &chk);
+			__m512i g2 = lines_gather_tab(p, e + 2, E, &chk);
+			__m512i g3 = lines_gather_tab(p, e + 3, E, &chk);
+			__m512i t0 = _mm512_permutex2var_epi8(k.lut_lo, g0, k.lut_hi);
+			__m512i t1 = _mm512_permutex2var_epi8(k.lut_lo, g1, k.lut_hi);
+			__m512i t2 = _mm512_permutex2var_epi8(k.lut_lo, g2, k.lut_hi);
+			__m512i t3 = _mm512_permutex2var_epi8(k.lut_lo, g3, k.lut_hi);
+			__m512i any = _mm512_ternarylogic_epi32(t0, g0, t1, 0xfe); /* a | b | c */
+
+			any = _mm512_ternarylogic_epi32(any, g1, t2, 0xfe);
+			any = _mm512_ternarylogic_epi32(any, g2, t3, 0xfe);
+			if (chk || _mm512_movepi8_mask(_mm512_or_si512(any, g3)))
+				break; /* the single windows find which one */
+			_mm512_mask_storeu_epi8(
+			    dst + o, out48, _mm512_permutexvar_epi8(k.pack0, dec_merge(t0, &k)));
+			_mm512_mask_storeu_epi8(
+			    dst + o + 48, out48,
+			    _mm512_permutexvar_epi8(k.pack0, dec_merge(t1, &k)));
+			_mm512_mask_storeu_epi8(
+			    dst + o + 96, out48,
+			    _mm512_permutexvar_epi8(k.pack0, dec_merge(t2, &k)));
+			_mm512_mask_storeu_epi8(
+			    dst + o + 144, out48,
+			    _mm512_permutexvar_epi8(k.pack0, dec_merge(t3, &k)));
+			o += 192;
+			for (j += 4; j >= T->rows; j -= T->rows) /* P may be < 4 */
+				base += T->period_in;
+		}
+		i = base + T->row[j].off;
+		r = T->row[j].r;
+	}
+out:
+	r = i - *ip; /* the input consumed */
+	*ip = i;
+	*op = o;
+	return r;
+}
+
+/* Finds the line layout from the first two LFs in src[i..i+256) and runs
+ * dec_lines_run; returns the input consumed (0: no layout found, or no
+ * window fitted). */
+__attribute__((noinline)) static size_t dec_lines(const uint8_t *s, size_t n, uint8_t *dst,
+                                                  size_t *ip, size_t *op, int url)
+{
+	size_t i = *ip, end = n - i < 256 ? n : i + 256, f[2], nf = 0, W, E, b1;
+
+	/* Bound: the masked loads read src[j..min(j+64, end)), end <= n. */
+	for (size_t j = i; j < end && nf < 2; j += 64) {
+		__mmask64 lm = end - j >= 64 ? ~0ull : LOW(end - j);
+		uint64_t m = _mm512_mask_cmpeq_epi8_mask(lm, _mm512_maskz_loadu_epi8(lm, s + j),
+		                                         _mm512_set1_epi8('\n'));
+
+		for (; m && nf < 2; m &= m - 1)
+			f[nf++] = j + (size_t)__builtin_ctzll(m);
+	}
+	if (nf < 2)
+		return 0;
+	E = s[f[1] - 1] == '\r' ? 2 : 1; /* f[1] - 1 >= f[0] >= i */
+	if (f[1] - f[0] < 64 + E || f[0] + 1 < i + E)
+		return 0; /* lines too short, or the first break starts before i */
+	W = f[1] - f[0] - E;
+	b1 = f[0] + 1 - E; /* where the first break starts, >= i */
+	if (E == 2)
+		return dec_lines_run(s, n, dst, ip, op, b1 - i, W, 2,
+		                     W == 76   ? &decl_76crlf
+		                     : W == 64 ? &decl_64crlf
+		                               : NULL,
+		                     url);
+	return dec_lines_run(s, n, dst, ip, op, b1 - i, W, 1,
+	                     W == 76   ? &decl_76lf
+	                     : W == 64 ? &decl_64lf
+	                               : NULL,
+	                     url);
+}
+
 static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *written, int url)
 {
 	const uint8_t *s = (const uint8_t *)src;
@@ -384,14 +739,9 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 	__m512i acc = _mm512_setzero_si512(); /* staged sextets acc[0..k) */
 	size_t i = 0, o = 0;
 	unsigned k = 0;
+	int lines = 1;
 
-	c.lut_lo = _mm512_load_si512(dec_lut[url]);
-	c.lut_hi = _mm512_load_si512(dec_lut[url] + 64);
-	c.pack0 = _mm512_load_si512(dec_stream);
-	c.pack1 = _mm512_load_si512(dec_stream + 64);
-	c.pack2 = _mm512_load_si512(dec_stream + 128);
-	c.m1 = _mm512_set1_epi32(0x01400140);
-	c.m2 = _mm512_set1_epi32(0x00011000);
+	dec_consts_init(&c, url);
 
 	if (n >= DEC_NT_MIN)
 		dec_stream_run(s, n, dst, &i, &o, &c);
@@ -410,6 +760,16 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 				_mm512_mask_storeu_epi8(dst + o + 48, out48, v[1]);
 				_mm512_mask_storeu_epi8(dst + o + 96, out48, v[2]);
 				_mm512_mask_storeu_epi8(dst + o + 144, out48, v[3]);
+			}
+			/* MIME lines: tried whenever nothing is staged, until a
+			 * search finds no layout. */
+			if (lines && i + 256 <= n) {
+				/* copies: i and o stay in registers in the loops here */
+				size_t li = i, lo = o;
+
+				lines = dec_lines(s, n, dst, &li, &lo, url) != 0;
+				i = li;
+				o = lo;
 			}
 		}
 		/* One block; past the end of the input counts as a bad byte.
