@@ -31,6 +31,15 @@ const char mc__qp_hex[16] = "0123456789ABCDEF";
 #define E64(c) E16(c) E16(c + 16) E16(c + 32) E16(c + 48)
 const uint8_t mc__qp_enc_escape[256] = {E64(0) E64(64) E64(128) E64(192)};
 
+/* Each byte as a unit of the encoder where it is not special: "=XX" or the
+ * byte itself (padded to 4 for one copy). */
+#define HD(x)  ((x) < 10 ? '0' + (x) : 'A' + (x)-10)
+#define U1(c)  {ESC(c) ? '=' : (c), HD((c) >> 4), HD((c)&15), 0},
+#define U4(c)  U1(c) U1(c + 1) U1(c + 2) U1(c + 3)
+#define U16(c) U4(c) U4(c + 4) U4(c + 8) U4(c + 12)
+#define U64(c) U16(c) U16(c + 16) U16(c + 32) U16(c + 48)
+static const char enc_unit4[256][4] = {U64(0) U64(64) U64(128) U64(192)};
+
 /* Hex digit value (either case), or 0xff. */
 #define HV(c)                                        \
 	((c) >= '0' && (c) <= '9'   ? (c) - '0'      \
@@ -88,6 +97,63 @@ static inline char *put_hex(char *d, unsigned c)
 
 /* ---- scalar kernels ---------------------------------------------------------- */
 
+/* SWAR: eight bytes per 64-bit word, little-endian only (the first byte is
+ * the low one, so the first hit is the lowest set bit). Each test leaves the
+ * high bit of every byte where it holds, exactly (no borrows between bytes). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define QP_SWAR 1
+#define SW_L    0x0101010101010101ull
+#define SW_H    0x8080808080808080ull
+
+static inline uint64_t sw_load(const void *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline void sw_store(void *p, uint64_t w)
+{
+	memcpy(p, &w, 8);
+}
+
+static inline uint64_t sw_zero(uint64_t x) /* bytes == 0 */
+{
+	return ~(((x & ~SW_H) + ~SW_H) | x) & SW_H;
+}
+
+static inline uint64_t sw_eq(uint64_t w, unsigned c)
+{
+	return sw_zero(w ^ (SW_L * c));
+}
+
+static inline uint64_t sw_ge33(uint64_t w) /* bytes >= 33 (unsigned) */
+{
+	return (((w & ~SW_H) + SW_L * (128 - 33)) | w) & SW_H;
+}
+
+static inline uint64_t sw_33_126(uint64_t w) /* bytes in 33..126 */
+{
+	uint64_t lo = w & ~SW_H;
+	return ((lo + SW_L * (128 - 33)) & ~(lo + SW_L) & ~w) & SW_H;
+}
+
+/* Encoder: bytes written literally where they are (not at a line start):
+ * 33..126 but '=', and a space or tab that does not end a line. w1 is the
+ * word one byte on. */
+static inline uint64_t sw_enc_lit(uint64_t w, uint64_t w1, int text)
+{
+	uint64_t ws = sw_eq(w, ' ') | sw_eq(w, '\t');
+
+	if (text)
+		ws &= ~(sw_eq(w1, '\n') | sw_eq(w1, '\r'));
+	return (sw_33_126(w) & ~sw_eq(w, '=')) | ws;
+}
+#else
+#define QP_SWAR 0
+#endif
+
 size_t mc__qp_enc_scalar(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp,
                          unsigned flags)
 {
@@ -101,6 +167,34 @@ size_t mc__qp_enc_scalar(const uint8_t *src, size_t n, char *dst, size_t *writte
 		unsigned c = src[i];
 		int esc;
 
+		if (mc__qp_enc_escape[c] && !(text && (c == '\n' || c == '\r'))) {
+			/* An escape, and what follows it up to a byte that needs a
+			 * look around (text-mode white space and line breaks, a
+			 * '.' or 'F' at a line start, the last byte): one table
+			 * copy per byte, no branch on the byte's kind, as binary
+			 * data mixes both at random. Bounds: the 4-byte copy
+			 * writes one byte past a unit's 3, inside the room of the
+			 * next input byte (i + 1 < n). */
+			for (;;) {
+				unsigned len = mc__qp_enc_escape[c] ? 3 : 1;
+
+				if (col + len > MC_QP_COL_MAX) {
+					d = put_soft(d, flags);
+					col = 0;
+					if (len == 1 && ((c == '.' && dot) || (c == 'F' && from)))
+						break;
+				}
+				memcpy(d, enc_unit4[c], 4);
+				d += len;
+				col += len;
+				if (++i + 2 > n)
+					break;
+				c = src[i];
+				if (text && (is_ws(c) || c == '\n' || c == '\r'))
+					break;
+			}
+			continue;
+		}
 		if (!mc__qp_enc_escape[c] && !is_ws(c)) {
 			/* Literal. A line start is col 0, or a full line (a soft
 			 * break comes first): '.' and 'F' there need a look. */
@@ -139,10 +233,31 @@ size_t mc__qp_enc_scalar(const uint8_t *src, size_t n, char *dst, size_t *writte
 			size_t lim = i + (MC_QP_COL_MAX - col), j = i + 1;
 			if (lim > n)
 				lim = n;
+			*d++ = (char)c;
+#if QP_SWAR
+			/* Bounds: reads src[j, j + 9) while j + 9 <= n; writes 8
+			 * bytes at d for the 8 input bytes at j (room: 3 each).
+			 * Short runs (binary data) skip it. */
+			while (j + 8 <= lim && j + 9 <= n && !mc__qp_enc_escape[src[j]]) {
+				uint64_t w = sw_load(src + j);
+				uint64_t bad = ~sw_enc_lit(w, sw_load(src + j + 1), text) & SW_H;
+
+				sw_store(d, w);
+				if (bad) {
+					unsigned k = (unsigned)__builtin_ctzll(bad) >> 3;
+					d += k;
+					j += k;
+					goto run_done;
+				}
+				d += 8;
+				j += 8;
+			}
+#endif
 			while (j < lim && !mc__qp_enc_escape[src[j]] && !is_ws(src[j]))
-				j++;
-			memcpy(d, src + i, j - i);
-			d += j - i;
+				*d++ = (char)src[j++];
+#if QP_SWAR
+		run_done:
+#endif
 			col += (unsigned)(j - i);
 			i = j;
 			continue;
@@ -208,6 +323,45 @@ size_t mc__qp_dec_scalar(const char *src, size_t n, uint8_t *dst, size_t *writte
 		if (k == D_PLAIN || (k == D_BAD && bad == 0xff)) {
 			size_t j = i + 1;
 
+#if QP_SWAR
+			/* Words of bytes that are copied as they are: data (above
+			 * 32 but '='; strict: up to 126), a space or tab before a
+			 * byte above 32, CR before LF (not as the last byte, so a
+			 * CRLF is never split) and LF (with MC_QP_CRLF: only after
+			 * a CR). Bounds: reads s[j, j + 9) while j + 9 <= n; writes
+			 * 8 bytes at d for 8 input bytes at j (room: 1 each, and
+			 * d - dst <= j). */
+			*d++ = s[i];
+			if (j + 9 <= n && dclass[s[j]] == D_PLAIN) {
+				const int crlf = (flags & MC_QP_CRLF) != 0, strict = bad == D_BAD;
+
+				while (j + 9 <= n) {
+					uint64_t w = sw_load(s + j), w1 = sw_load(s + j + 1);
+					uint64_t data = strict ? sw_33_126(w) : sw_ge33(w);
+					uint64_t cr =
+					    sw_eq(w, '\r') & sw_eq(w1, '\n') & ~(1ull << 63);
+					uint64_t lf = sw_eq(w, '\n');
+					uint64_t ok;
+
+					if (crlf) /* an LF at 0 never follows a CR here */
+						lf &= cr << 8;
+					ok = (data & ~sw_eq(w, '=')) | cr | lf |
+					     ((sw_eq(w, ' ') | sw_eq(w, '\t')) & sw_ge33(w1));
+					sw_store(d, w);
+					if (~ok & SW_H) {
+						unsigned m =
+						    (unsigned)__builtin_ctzll(~ok & SW_H) >> 3;
+						d += m;
+						j += m;
+						break;
+					}
+					d += 8;
+					j += 8;
+				}
+			}
+			i = j;
+			continue;
+#else
 			while (j < n) {
 				unsigned kj = dclass[s[j]];
 				if (kj != D_PLAIN && (kj != D_BAD || bad == D_BAD))
@@ -218,6 +372,7 @@ size_t mc__qp_dec_scalar(const char *src, size_t n, uint8_t *dst, size_t *writte
 			d += j - i;
 			i = j;
 			continue;
+#endif
 		}
 		if (k == D_EQ) {
 			unsigned a, b;
@@ -294,6 +449,10 @@ const struct mc_qp_kernels *mc__qp_kernels_for(int isa)
 	if (!mc_isa_supported(isa))
 		return NULL;
 	switch (isa) {
+#if MC_HAVE_AVX2
+	case MC_ISA_AVX2:
+		return &mc__qp_avx2;
+#endif
 #if MC_HAVE_AVX512
 	case MC_ISA_AVX512:
 		return &mc__qp_avx512;

@@ -9,10 +9,24 @@
  * that vanish. The step commits up to the first byte it cannot classify
  * (which the state machine then takes).
  *
- * Encode: runs of bytes that are written literally (33..126 but '=', and a
- * single space or tab followed by one of those) are found 64 at a time and
- * copied up to the end of the output line; everything else goes through the
- * scalar kernel a few bytes at a time. */
+ * White space runs are data when data or '=' follows them; a run that goes
+ * past the block ends the block there (the next one starts with it). With
+ * MC_QP_CRLF a lone LF is written as CRLF and the kernel goes on after it.
+ *
+ * Encode, 64 input bytes per block: masks classify every byte as a unit of
+ * 1 character (literal), 3 (=XX: '=', 8-bit, controls, a lone CR, white space
+ * before a line break), a hard break (LF; the CR of CRLF is a unit of 0) and
+ * a prefix sum of unit lengths gives every unit's output offset. Line
+ * breaking walks the lines in the block: the units that fit on a line are a
+ * prefix (the offsets only grow), found with one compare; a soft break goes
+ * before the first that does not. Output: a block of literals is the input
+ * itself (one store, or one vpcompressb to drop the CR of CRLF); otherwise
+ * each unit becomes a triplet (c0, c1, c2) with 0 for unused slots (no
+ * output character is NUL), three vpermi2b/vpermb build the 192-byte
+ * triplet stream and vpcompressb packs it. Soft breaks are inserted by
+ * storing each packed vector at its shifted offset (at most one break
+ * falls inside a vector). A '.' or 'F' at a line start (MC_QP_DOT,
+ * MC_QP_FROM) ends the block and goes to the scalar kernel. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -70,9 +84,10 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 	/* Bounds: a step reads src[i, i + 66) (two bytes of lookahead for the
 	 * tokens that start at 62 and 63), so it runs while i + 66 <= n. It
 	 * stores 64 bytes at d, and d - dst <= i (each token writes at most
-	 * as many bytes as it consumes; with MC_QP_CRLF a lone LF, the only
-	 * token that would grow, is left to the state machine), so the store
-	 * stays inside the caller's mc_qp_decode_bound(n) >= n bytes. */
+	 * as many bytes as it consumes), or <= 2 i with MC_QP_CRLF (a lone LF
+	 * becomes CRLF), so the store ends within dst + 2 i + 64 <= dst + 2 n
+	 * and, without MC_QP_CRLF, within dst + i + 64 <= dst + n: inside the
+	 * caller's mc_qp_decode_bound(n). */
 	while (i + 66 <= n) {
 		__m512i v = ld(src + i), v1 = ld(src + i + 1), v2 = ld(src + i + 2);
 		__mmask64 EQ = _mm512_cmpeq_epi8_mask(v, eqv);
@@ -90,14 +105,20 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 		__mmask64 SLF = EQ & LF1;
 		__mmask64 SCRLF = EQ & CR1 & LF2;
 		__mmask64 CRLF = CR & LF1;
-		__mmask64 WS_LIT = WS & (P1 | EQ1);
-		__mmask64 WS_DROP = WS & (LF1 | (CR1 & LF2));
+		__mmask64 WS1 = _mm512_cmpeq_epi8_mask(v1, _mm512_set1_epi8(' ')) |
+		                _mm512_cmpeq_epi8_mask(v1, _mm512_set1_epi8('\t'));
+		uint64_t WS_LIT = 0, WS_DROP = 0;
+		unsigned cut =
+		    WS ? mc__qp_ws_runs(WS, WS1, P1 | EQ1, LF1 | (CR1 & LF2), 64, &WS_LIT, &WS_DROP)
+		       : 64;
 		/* Bytes inside a token that starts earlier: removed (escape digits,
 		 * soft break endings) or kept (the LF of CRLF). */
 		__mmask64 gone = (ESC | SCRLF) << 1 | (ESC | SCRLF) << 2 | SLF << 1;
 		__mmask64 starts =
 		    P | ESC | SLF | SCRLF | CRLF | WS_LIT | WS_DROP | (crlf ? 0 : LF);
 		__mmask64 bad = ~(starts | gone | CRLF << 1);
+		if (cut < 64)
+			bad |= (__mmask64)1 << cut;
 		unsigned c = bad ? (unsigned)__builtin_ctzll(bad) : 64;
 		__mmask64 upto = c == 64 ? ~(__mmask64)0 : (((__mmask64)1 << c) - 1);
 		__mmask64 keep = upto & ~(gone | SLF | SCRLF | WS_DROP);
@@ -117,7 +138,15 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 		}
 		if (c < 64) {
 			i += c;
-			break;
+			if (c && c == cut)
+				continue; /* the next block starts with the run */
+			if (!(crlf && (LF >> c & 1)))
+				break;
+			/* MC_QP_CRLF: a lone LF becomes CRLF; go on after it. */
+			*d++ = '\r';
+			*d++ = '\n';
+			i++;
+			continue;
 		}
 		i += 64;
 		if ((ESC | SCRLF) >> 63) {
@@ -139,63 +168,262 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 	return i;
 }
 
-/* Literal bytes, for the encoder: 33..126 but '=' ; a space or tab counts
- * when the next byte is one of those (it cannot end a line then). */
-static inline __mmask64 enc_lit_mask(const uint8_t *p)
+/* ---- encode ------------------------------------------------------------------ */
+
+/* Stream slot t of the interleaved (c0, c1, c2) triplets: byte b of output
+ * vector t is slot p = 64 t + b, that is c[p % 3] of input byte p / 3.
+ * Entries index c0 (0..63) for p % 3 == 0, c1 (64..127) for 1, and for 2 the
+ * input byte (a second permute takes it from c2). */
+static const uint8_t enc_ilv[3][64] = {
+    {0,  64, 0,  1,  65, 1,  2,  66, 2,  3,  67, 3,  4,  68, 4,  5,  69, 5,  6,  70, 6,  7,
+     71, 7,  8,  72, 8,  9,  73, 9,  10, 74, 10, 11, 75, 11, 12, 76, 12, 13, 77, 13, 14, 78,
+     14, 15, 79, 15, 16, 80, 16, 17, 81, 17, 18, 82, 18, 19, 83, 19, 20, 84, 20, 21},
+    {85, 21,  22, 86, 22,  23, 87, 23,  24, 88, 24,  25, 89, 25,  26, 90, 26,  27, 91, 27, 28, 92,
+     28, 29,  93, 29, 30,  94, 30, 31,  95, 31, 32,  96, 32, 33,  97, 33, 34,  98, 34, 35, 99, 35,
+     36, 100, 36, 37, 101, 37, 38, 102, 38, 39, 103, 39, 40, 104, 40, 41, 105, 41, 42, 106},
+    {42,  43,  107, 43,  44,  108, 44,  45,  109, 45,  46,  110, 46,  47,  111, 47,
+     48,  112, 48,  49,  113, 49,  50,  114, 50,  51,  115, 51,  52,  116, 52,  53,
+     117, 53,  54,  118, 54,  55,  119, 55,  56,  120, 56,  57,  121, 57,  58,  122,
+     58,  59,  123, 59,  60,  124, 60,  61,  125, 61,  62,  126, 62,  63,  127, 63},
+};
+#define ENC_R2_0 0x4924924924924924ull /* slots with p % 3 == 2, per vector */
+#define ENC_R2_1 0x2492492492492492ull
+#define ENC_R2_2 0x9249249249249249ull
+
+/* Inclusive prefix sum of 64 bytes (totals stay below 256 here). */
+static inline __m512i prefix_sum(__m512i x)
 {
-	__m512i v = ld(p), v1 = ld(p + 1);
-	const __m512i k33 = _mm512_set1_epi8(33), k93 = _mm512_set1_epi8(93);
-	__mmask64 L = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, k33), k93) &
-	              ~_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('='));
-	__mmask64 L1 = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v1, k33), k93) &
-	               ~_mm512_cmpeq_epi8_mask(v1, _mm512_set1_epi8('='));
-	__mmask64 WS = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
-	               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
-	return L | (WS & L1);
+	x = _mm512_add_epi8(x, _mm512_bslli_epi128(x, 1));
+	x = _mm512_add_epi8(x, _mm512_bslli_epi128(x, 2));
+	x = _mm512_add_epi8(x, _mm512_bslli_epi128(x, 4));
+	x = _mm512_add_epi8(x, _mm512_bslli_epi128(x, 8));
+	/* Lane totals [t0 t1 t2 t3] to exclusive lane prefixes [0 t0 t0+t1 ...]. */
+	__m512i t = _mm512_shuffle_epi8(x, _mm512_set1_epi8(15));
+	__m512i s = _mm512_maskz_shuffle_i64x2(0xfc, t, t, _MM_SHUFFLE(2, 1, 0, 0));
+	s = _mm512_add_epi8(s, _mm512_maskz_shuffle_i64x2(0xfc, s, s, _MM_SHUFFLE(2, 1, 0, 0)));
+	s = _mm512_add_epi8(s, _mm512_maskz_shuffle_i64x2(0xf0, s, s, _MM_SHUFFLE(1, 0, 0, 0)));
+	return _mm512_add_epi8(x, s);
+}
+
+static inline __mmask64 lo_bits(unsigned k) /* k <= 64 */
+{
+	return k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << k) - 1;
 }
 
 static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp,
                          unsigned flags)
 {
+	const int text = !(flags & MC_QP_BINARY), crlf = (flags & MC_QP_CRLF) != 0;
+	const unsigned sl = crlf ? 3 : 2; /* a soft break's length */
+	const __m512i k33 = _mm512_set1_epi8(33), k93 = _mm512_set1_epi8(93);
+	const __m512i eqv = _mm512_set1_epi8('='), lfv = _mm512_set1_epi8('\n');
+	const __m512i crv = _mm512_set1_epi8('\r');
+	const __m512i hexlut = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)mc__qp_hex));
+	const __m512i ilv0 = ld(enc_ilv[0]), ilv1 = ld(enc_ilv[1]), ilv2 = ld(enc_ilv[2]);
+	const int dot = (flags & MC_QP_DOT) != 0, fromf = (flags & MC_QP_FROM) != 0;
 	unsigned col = *colp;
 	char *d = dst;
 	size_t i = 0;
 
-	/* Bounds: a mask reads src[i, i + 65), so it runs while i + 65 <= n;
-	 * a copy writes exactly the k bytes it consumes, well inside the
-	 * 3-per-byte room of the contract. */
-	size_t win = 8;
+	/* Bounds: a block reads src[i, i + 66) (a space or tab at 63 looks two
+	 * bytes on for CRLF), so it runs while i + 66 <= n. It writes at most
+	 * d + 192 (three compressed vectors of at most 64 bytes at offsets
+	 * summing to at most 128), or exactly its output when soft breaks are
+	 * inserted. Output so far is at most 3 i plus 3 per soft break (each
+	 * soft break but the first follows 73 characters), so d + 192 stays
+	 * within 3 (i + 64) <= 3 n plus the soft-break room of the contract. */
+	while (i + 66 <= n) {
+		__m512i v = ld(src + i);
+		__mmask64 LIT = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, k33), k93) &
+		                ~_mm512_cmpeq_epi8_mask(v, eqv);
+		__mmask64 WS = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
+		               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
+		__mmask64 LF = 0, CRZ = 0, WSE = 0, CR = 0;
 
-	while (i < n) {
-		if (col > 0 && col < MC_QP_COL_MAX && i + 65 <= n) {
-			/* Mid-line: no soft break is due and '.'/"From " rules
-			 * do not apply, so a literal run is copied as is. */
-			__mmask64 lit = enc_lit_mask(src + i);
-			unsigned k = ~lit ? (unsigned)__builtin_ctzll(~lit) : 64;
+		if (text) {
+			__m512i v1 = ld(src + i + 1);
+			__mmask64 LF1 = _mm512_cmpeq_epi8_mask(v1, lfv);
 
-			if (k > MC_QP_COL_MAX - col)
-				k = MC_QP_COL_MAX - col;
-			/* Short runs (binary data): the scalar kernel does better
-			 * on a longer stretch. */
-			win = k < 8 ? 64 : 8;
-			if (k) {
-				_mm512_mask_storeu_epi8(d, k == 64 ? ~0ull : (1ull << k) - 1,
-				                        ld(src + i));
-				d += k;
-				col += k;
-				i += k;
+			LF = _mm512_cmpeq_epi8_mask(v, lfv);
+			CR = _mm512_cmpeq_epi8_mask(v, crv);
+			CRZ = CR & LF1; /* the CR of CRLF: part of the hard break */
+			if (WS) {
+				__mmask64 CR1 = _mm512_cmpeq_epi8_mask(v1, crv);
+				__mmask64 LF2 = _mm512_cmpeq_epi8_mask(ld(src + i + 2), lfv);
+				WSE = WS & (LF1 | (CR1 & LF2));
+			}
+		}
+		/* Escaped units: '=', controls (a lone CR), 8-bit, and white space
+		 * that ends a line. Units: LIT and the rest of WS 1 character, ESC
+		 * 3, LF the line break, CRZ none. */
+		__mmask64 ESC = ~(LIT | WS | LF | CRZ) | WSE;
+		/* Bytes that start a line specially ('.', "From "): the scalar
+		 * kernel takes them. */
+		__mmask64 SPECIAL = 0;
+		if (dot)
+			SPECIAL = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
+		if (fromf)
+			SPECIAL |= _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('F'));
+
+		/* Literal block: the output is the input, minus the CR of CRLF
+		 * when line breaks are LF. With CRLF out, every LF must already
+		 * follow a CR here: an LF at 0 and a CR at 63 (its LF in the next
+		 * block) go the general way, which writes CRLF for the LF alone. */
+		const int litv = !ESC && !(crlf && ((LF & ~(CR << 1)) || (CRZ >> 63)));
+
+		if (litv) {
+			/* Fast path: no soft break and no special line start. */
+			unsigned h = LF ? (unsigned)__builtin_ctzll(LF) : 64;
+			unsigned first = h - (unsigned)__builtin_popcountll(CRZ & lo_bits(h));
+			__mmask64 starts = LF << 1 | (col == 0);
+
+			if (col + first <= MC_QP_COL_MAX && !(SPECIAL & starts)) {
+				if (crlf || !CRZ) {
+					_mm512_storeu_si512(d, v);
+					d += 64;
+				} else {
+					_mm512_storeu_si512(d, _mm512_maskz_compress_epi8(~CRZ, v));
+					d += 64 - __builtin_popcountll(CRZ);
+				}
+				if (LF) {
+					unsigned last = 63 - (unsigned)__builtin_clzll(LF);
+					col = 63 - last - (unsigned)(CRZ >> 63);
+				} else {
+					col += 64 - (unsigned)__builtin_popcountll(CRZ);
+				}
+				i += 64;
 				continue;
 			}
 		}
-		/* One token or a few (a line start, an escape, a line break): the
-		 * scalar kernel on a window; it needs at most 5 bytes to decide. */
-		size_t w, len = n - i < win ? n - i : win;
-		size_t used = mc__qp_enc_scalar(src + i, len, d, &w, &col, flags);
 
+		/* General path. Per unit: its output as a triplet (c0, c1, c2) with
+		 * 0 for "nothing" (no output character is NUL), its length, and
+		 * the prefix sum of lengths (output offsets of unit ends). */
+		__m512i len = _mm512_mask_blend_epi8(ESC, _mm512_set1_epi8(1), _mm512_set1_epi8(3));
+		len = _mm512_maskz_mov_epi8(~CRZ, len);
+		if (crlf)
+			len = _mm512_mask_mov_epi8(len, LF, _mm512_set1_epi8(2));
+		__m512i P = prefix_sum(len);
+		uint8_t Pa[64];
+		_mm512_storeu_si512(Pa, P);
+
+		/* Line breaking: from unit j0 (output offset b, column c) to the
+		 * next hard break h; the units that fit are those whose end is
+		 * within b + 75 - c (a prefix, as P only grows). A soft break goes
+		 * before the first that does not fit. A line start at '.' or 'F'
+		 * (per flags) ends the block: the scalar kernel takes it. */
+		unsigned c = col, b = 0, j0 = 0, stop = 64, nb = 0, brk[8];
+		for (;;) {
+			if (c == 0 && j0 < 64 && (SPECIAL >> j0 & 1)) {
+				stop = j0;
+				break;
+			}
+			__mmask64 rest = j0 < 64 ? LF & ~lo_bits(j0) : 0;
+			unsigned h = rest ? (unsigned)__builtin_ctzll(rest) : 64;
+			unsigned lim = b + MC_QP_COL_MAX - c;
+			unsigned nf = (unsigned)__builtin_popcountll(_mm512_cmple_epu8_mask(
+			    P, _mm512_set1_epi8((char)(lim > 255 ? 255 : lim))));
+
+			if (nf >= h) {
+				if (h == 64) {
+					c += Pa[63] - b;
+					break;
+				}
+				b = Pa[h];
+				j0 = h + 1;
+				c = 0;
+				continue;
+			}
+			/* nf > j0 unless c > 0: a unit always fits at column 0. */
+			b = nf ? Pa[nf - 1] : 0;
+			brk[nb++] = b;
+			j0 = nf;
+			c = 0;
+		}
+
+		/* The output, as up to three vectors x[t] of m[t] bytes each that
+		 * follow one another (soft breaks not counted). */
+		__m512i x[3];
+		unsigned m[3], nx;
+		if (litv) {
+			x[0] = crlf || !CRZ ? v : _mm512_maskz_compress_epi8(~CRZ, v);
+			m[0] = 64 - (crlf ? 0 : (unsigned)__builtin_popcountll(CRZ));
+			nx = 1;
+		} else {
+			__m512i c0 = _mm512_mask_blend_epi8(ESC, v, eqv);
+			__m512i c1 = _mm512_maskz_shuffle_epi8(
+			    ESC, hexlut,
+			    _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
+			__m512i c2 = _mm512_maskz_shuffle_epi8(
+			    ESC, hexlut, _mm512_and_si512(v, _mm512_set1_epi8(15)));
+			if (crlf) {
+				c0 = _mm512_mask_mov_epi8(c0, LF, crv);
+				c1 = _mm512_mask_mov_epi8(c1, LF, lfv);
+			}
+			c0 = _mm512_maskz_mov_epi8(~CRZ, c0);
+			__m512i s0 = _mm512_permutex2var_epi8(c0, ilv0, c1);
+			__m512i s1 = _mm512_permutex2var_epi8(c0, ilv1, c1);
+			__m512i s2 = _mm512_permutex2var_epi8(c0, ilv2, c1);
+			s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, ilv0, c2);
+			s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, ilv1, c2);
+			s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, ilv2, c2);
+			__mmask64 k0 = _mm512_test_epi8_mask(s0, s0);
+			__mmask64 k1 = _mm512_test_epi8_mask(s1, s1);
+			__mmask64 k2 = _mm512_test_epi8_mask(s2, s2);
+			x[0] = _mm512_maskz_compress_epi8(k0, s0);
+			x[1] = _mm512_maskz_compress_epi8(k1, s1);
+			x[2] = _mm512_maskz_compress_epi8(k2, s2);
+			m[0] = (unsigned)__builtin_popcountll(k0);
+			m[1] = (unsigned)__builtin_popcountll(k1);
+			m[2] = (unsigned)__builtin_popcountll(k2);
+			nx = 3;
+		}
+		unsigned tot = stop ? Pa[stop - 1] : 0;
+
+		/* Stores: vector t goes at its offset o plus sl per soft break at
+		 * or before o. Breaks are at least 73 apart but for the first, so
+		 * at most one falls inside a vector: its bytes after the break go
+		 * with one more shift, those before with a masked store over
+		 * them. The gaps are filled with the soft breaks last. Every
+		 * store ends within d + 192 + sl * nb. */
+		for (unsigned t = 0, o = 0, k = 0; t < nx; o += m[t], t++) {
+			while (k < nb && brk[k] <= o)
+				k++;
+			char *q = d + o + k * sl;
+			if (k < nb && brk[k] < o + m[t]) {
+				_mm512_storeu_si512(q + sl, x[t]);
+				_mm512_mask_storeu_epi8(q, lo_bits(brk[k] - o), x[t]);
+			} else {
+				_mm512_storeu_si512(q, x[t]);
+			}
+		}
+		for (unsigned k = 0; k < nb; k++) {
+			char *q = d + brk[k] + k * sl;
+			q[0] = '=';
+			q[sl - 1] = '\n';
+			if (crlf)
+				q[1] = '\r';
+		}
+		d += tot + nb * sl;
+		col = c;
+		i += stop;
+		if (stop < 64) {
+			/* A '.' or 'F' at a line start (col 0): the scalar kernel on
+			 * a short window; it needs at most 5 bytes to decide. */
+			size_t w, len2 = n - i < 16 ? n - i : 16;
+			size_t used = mc__qp_enc_scalar(src + i, len2, d, &w, &col, flags);
+
+			d += w;
+			i += used;
+			if (!used)
+				break;
+		}
+	}
+	if (i + 66 > n) { /* the tail: the scalar kernel, same contract */
+		size_t w;
+
+		i += mc__qp_enc_scalar(src + i, n - i, d, &w, &col, flags);
 		d += w;
-		i += used;
-		if (!used)
-			break;
 	}
 	*colp = col;
 	*written = (size_t)(d - dst);

@@ -6,9 +6,15 @@
  * from tests/data/text, every output line at most 76 characters, strict-mode
  * errors with their offsets, and exactly sized buffers throughout.
  * Usage: test_qp [--expect-isa NAME]  (checks MIMECODEC_ISA took effect) */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE 1 /* mmap, MAP_ANONYMOUS */
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 #include "test.h"
 #include "mimecodec/qp.h"
 #include "mimecodec/isa.h"
+#include "qp_internal.h" /* to drive the kernels directly */
 
 /* ---- independent reference (whole buffer, lookahead instead of state) ------ */
 
@@ -785,6 +791,188 @@ static void test_mutations(int isa)
 	}
 }
 
+/* Mail-like text: words, ~2% 8-bit bytes, '=', line breaks (LF or CRLF),
+ * now and then a long line, trailing white space, "." and "From " lines. */
+static void make_text(unsigned char *p, size_t n, int crlf)
+{
+	static const char *const words[] = {"the", "quoted", "printable",   "From",  "mail",
+	                                    "a",   "=",      "caf\xc3\xa9", "line.", "x\ty"};
+	size_t i = 0, col = 0, width = 70;
+
+	while (i < n) {
+		const char *w = words[mc_t_rand() % 10];
+		size_t l = strlen(w);
+
+		if (col + l + 1 > width) {
+			if (mc_t_rand() % 8 == 0 && i < n)
+				p[i++] = ' ';
+			if (crlf && i < n)
+				p[i++] = '\r';
+			if (i < n)
+				p[i++] = '\n';
+			if (mc_t_rand() % 6 == 0 && i < n)
+				p[i++] = mc_t_rand() & 1 ? '.' : 'F';
+			col = 0;
+			width = mc_t_rand() % 5 ? 60 + mc_t_rand() % 20 : 80 + mc_t_rand() % 150;
+			continue;
+		}
+		for (size_t k = 0; k < l && i < n; k++)
+			p[i++] = (unsigned char)w[k];
+		if (i < n)
+			p[i++] = ' ';
+		col += l + 1;
+	}
+}
+
+/* The SIMD paths around line ends: every column a run can start a block at,
+ * escape-dense data, CR/LF/white space at every offset of a 64-byte block,
+ * in every mode. */
+static void test_block_edges(int isa)
+{
+	unsigned char in[400];
+	static const char fill[] = "=\xff \t\r\n.Fa";
+
+	for (size_t k = 0; k <= 80; k++) {
+		for (size_t f = 0; f < sizeof fill - 1; f++) {
+			memset(in, 'x', sizeof in);
+			for (size_t j = k; j < sizeof in; j += 67)
+				in[j] = (unsigned char)fill[f];
+			in[k / 2] = (unsigned char)fill[(f + 3) % (sizeof fill - 1)];
+			for (unsigned fl = 0; fl < 16; fl += (k % 3) + 1)
+				check_encode(isa, in, 130 + k, fl);
+		}
+		/* Escape-dense: every byte or every other one escaped. */
+		for (size_t j = 0; j < sizeof in; j++)
+			in[j] = (unsigned char)(j % (2 + k % 3) ? 0xc3 : 'a' + j % 26);
+		check_encode(isa, in, 200 + k, k & 1 ? MC_QP_BINARY : 0);
+		check_encode(isa, in, 200 + k, MC_QP_CRLF | MC_QP_DOT);
+		MC_TEST_CTX("%s block edges k=%zu\n", mc_isa_name(isa), k);
+	}
+	/* Text, LF and CRLF, long enough for many blocks, every flag. */
+	unsigned char *t = mc_t_xmalloc(20000);
+	for (int crlf = 0; crlf < 2; crlf++) {
+		make_text(t, 20000, crlf);
+		for (unsigned fl = 0; fl < 16; fl++)
+			check_encode(isa, t, 20000 - fl, fl);
+		size_t l;
+		char *e = enc_isa(MC_ISA_SCALAR, t, 20000, crlf ? MC_QP_CRLF : 0, 0, &l);
+		for (unsigned f = 0; f < 4; f++)
+			check_decode(isa, e, l,
+			             (f & 1 ? MC_QP_STRICT : 0) | (f & 2 ? MC_QP_CRLF : 0));
+		free(e);
+		MC_TEST_CTX("%s text blocks crlf=%d\n", mc_isa_name(isa), crlf);
+	}
+	free(t);
+}
+
+/* The SIMD kernels must consume nearly all of a large clean input, or the
+ * state machine is doing their work. */
+static void test_kernels_take_the_bulk(int isa)
+{
+	const struct mc_qp_kernels *k = mc__qp_kernels_for(isa);
+	size_t n = 1 << 16, w, l, used;
+	unsigned char *in = mc_t_xmalloc(n), *out = mc_t_xmalloc(2 * 4 * n);
+	char *enc = mc_t_xmalloc(mc_qp_encode_bound(n, 0));
+
+	if (!k || isa == MC_ISA_SCALAR)
+		goto out;
+	for (int crlf = 0; crlf < 2; crlf++) {
+		unsigned col = 0;
+
+		make_text(in, n, crlf);
+		if (k->enc != mc__qp_enc_scalar) {
+			used = k->enc(in, n, enc, &w, &col, crlf ? MC_QP_CRLF : 0);
+			CHECK(used >= n - 128);
+		}
+		l = mc_qp_encode(in, n, enc, crlf ? MC_QP_CRLF : 0);
+		used = k->dec(enc, l, out, &w, 0);
+		CHECK(used >= l - 128);
+		used = k->dec(enc, l, out, &w, MC_QP_STRICT | MC_QP_CRLF);
+		CHECK(used >= l - 128);
+	}
+	mc_t_fill(in, n);
+	if (k->enc != mc__qp_enc_scalar) {
+		unsigned col = 0;
+		used = k->enc(in, n, enc, &w, &col, MC_QP_BINARY);
+		CHECK(used >= n - 128);
+	}
+	l = mc_qp_encode(in, n, enc, MC_QP_BINARY);
+	used = k->dec(enc, l, out, &w, MC_QP_STRICT);
+	CHECK(used >= l - 128);
+	MC_TEST_CTX("%s kernel bulk\n", mc_isa_name(isa));
+out:
+	free(in);
+	free(out);
+	free(enc);
+}
+
+#if defined(__linux__)
+/* Masked loads and stores escape ASan: run the kernels on inputs that end
+ * right before a PROT_NONE page and into outputs of exactly the contract's
+ * room that end right before another. */
+static void test_guard_pages(int isa)
+{
+	const struct mc_qp_kernels *k = mc__qp_kernels_for(isa);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = 4 * pg;
+	unsigned char *a =
+	    mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *b =
+	    mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *src = mc_t_xmalloc(1000);
+
+	if (!CHECK(a != MAP_FAILED && b != MAP_FAILED) || !k)
+		goto out;
+	CHECK_EQ_INT(mprotect(a + span, span, PROT_NONE), 0);
+	CHECK_EQ_INT(mprotect(b + span, span, PROT_NONE), 0);
+	for (size_t n = 0; n <= 700; n += n < 200 ? 1 : 37) {
+		for (int kind = 0; kind < 3; kind++) {
+			if (kind == 0)
+				mc_t_fill(src, n);
+			else
+				make_text(src, n, kind == 2);
+			unsigned char *in = a + span - n;
+			memcpy(in, src, n);
+			for (unsigned fl = 0; fl < 16; fl += 3) {
+				size_t room = 3 * n + 3 * (3 * n / 73) + 3, w;
+				unsigned col = (unsigned)(n % 76);
+				size_t used = k->enc(in, n, (char *)b + span - room, &w, &col, fl);
+				CHECK(used <= n && w <= room);
+			}
+			/* Decode the input as it is and as an encoding. */
+			for (unsigned fl = 0; fl < 4; fl++) {
+				unsigned df =
+				    (fl & 1 ? MC_QP_STRICT : 0) | (fl & 2 ? MC_QP_CRLF : 0);
+				size_t room = fl & 2 ? 2 * n : n, w;
+				size_t used = k->dec((const char *)in, n, b + span - room, &w, df);
+				CHECK(used <= n && w <= room);
+			}
+			size_t el = mc_qp_encode_bound(n, 0);
+			if (el <= span) {
+				char *e = mc_t_xmalloc(el);
+				size_t l = mc_qp_encode(src, n, e, kind == 2 ? MC_QP_CRLF : 0), w;
+				memcpy(a + span - l, e, l);
+				for (unsigned fl = 0; fl < 4; fl++) {
+					unsigned df =
+					    (fl & 1 ? MC_QP_STRICT : 0) | (fl & 2 ? MC_QP_CRLF : 0);
+					size_t room = fl & 2 ? 2 * l : l;
+					size_t used = k->dec((const char *)a + span - l, l,
+					                     b + span - room, &w, df);
+					CHECK(used <= l && w <= room);
+				}
+				free(e);
+			}
+		}
+		MC_TEST_CTX("%s guard pages n=%zu\n", mc_isa_name(isa), n);
+	}
+out:
+	if (a != MAP_FAILED)
+		munmap(a, 2 * span);
+	if (b != MAP_FAILED)
+		munmap(b, 2 * span);
+	free(src);
+}
+#endif
+
 static void test_sizes(void)
 {
 	CHECK_EQ_SIZE(mc_qp_decode_bound(0, 0), 0);
@@ -829,6 +1017,11 @@ int main(int argc, char **argv)
 		test_roundtrips(kernels[i]);
 		test_texts(kernels[i]);
 		test_mutations(kernels[i]);
+		test_block_edges(kernels[i]);
+		test_kernels_take_the_bulk(kernels[i]);
+#if defined(__linux__)
+		test_guard_pages(kernels[i]);
+#endif
 	}
 	/* The one-shot wrappers. */
 	char e[64];
