@@ -5,12 +5,15 @@
 #   3. Release build: benchmark smoke (every benchmark runs for a few ms)
 #   4. arm64 cross build, its tests under qemu-aarch64 (NEON against scalar)
 #   5. x86 fallbacks under qemu-x86_64: -cpu max picks AVX2, -cpu Nehalem scalar
-#   6. clang-format and banned-function checks
+#   6. valgrind memcheck of every unit test (Release build; valgrind has no
+#      AVX-512, so it runs the AVX2 and scalar kernels)
+#   7. line coverage of codec/ and mime/ (gcov): at least 90% and 85%
+#   8. clang-format and banned-function checks
 # Ends with "N passed, N failed" over every ctest run and check.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
-fuzz_seconds=${MC_FUZZ_SECONDS:-10}
+fuzz_seconds=${MC_FUZZ_SECONDS:-30}
 jobs=$(nproc)
 total_pass=0 total_fail=0
 
@@ -39,28 +42,28 @@ check() { # check NAME COMMAND...: one pass or fail
 		echo "CHECK FAILED: $1"; total_fail=$((total_fail + 1)); fi
 }
 
-step "1/6 gcc ASan+UBSan: build and ctest"
+step "1/8 gcc ASan+UBSan: build and ctest"
 if cmake --preset asan >/dev/null && cmake --build --preset asan; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_ctest --test-dir build/asan
 else total_fail=$((total_fail + 1)); fi
 
-step "2/6 clang libFuzzer: every target ${fuzz_seconds}s"
+step "2/8 clang libFuzzer: every target ${fuzz_seconds}s"
 if cmake --preset fuzz -DMC_FUZZ_SECONDS="$fuzz_seconds" >/dev/null && cmake --build --preset fuzz; then
-	run_ctest --test-dir build/fuzz -L fuzz -j 1
+	run_ctest --test-dir build/fuzz -L fuzz -j 2
 else total_fail=$((total_fail + 1)); fi
 
-step "3/6 Release: benchmark smoke"
+step "3/8 Release: benchmark smoke"
 if cmake --preset release >/dev/null && cmake --build --preset release; then
 	run_ctest --test-dir build/release -L bench -j 1
 else total_fail=$((total_fail + 1)); fi
 
-step "4/6 arm64 cross build under qemu-aarch64"
+step "4/8 arm64 cross build under qemu-aarch64"
 if cmake --preset arm64 >/dev/null && cmake --build --preset arm64; then
 	run_ctest --test-dir build/arm64 -E 'cli_|install'
 else total_fail=$((total_fail + 1)); fi
 
-step "5/6 x86 fallbacks under qemu-x86_64"
+step "5/8 x86 fallbacks under qemu-x86_64"
 qemu_isa() { # qemu_isa CPU EXPECTED
 	local out
 	out=$(qemu-x86_64 -cpu "$1" build/release/tests/test_b64 2>&1 | tail -3)
@@ -70,7 +73,37 @@ qemu_isa() { # qemu_isa CPU EXPECTED
 check "qemu -cpu max picks avx2" qemu_isa max avx2
 check "qemu -cpu Nehalem picks scalar" qemu_isa Nehalem scalar
 
-step "6/6 format and banned functions"
+step "6/8 valgrind memcheck of the unit tests"
+vg_one() { # vg_one TEST_BINARY: no error, no definite or indirect leak
+	local log
+	log=$(mktemp)
+	if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions=tests/valgrind.supp "$1" >"$log" 2>&1; then
+		echo "valgrind ok: $(basename "$1"): $(tail -1 "$log")"
+		rm -f "$log"
+		return 0
+	fi
+	echo "valgrind FAILED: $1"
+	head -60 "$log"
+	rm -f "$log"
+	return 1
+}
+if command -v valgrind >/dev/null && [ -d build/release/tests ]; then
+	for t in build/release/tests/test_*; do
+		[ -x "$t" ] && check "valgrind $(basename "$t")" vg_one "$t"
+	done
+else total_fail=$((total_fail + 1)); echo "valgrind or the Release tests are missing"; fi
+
+step "7/8 line coverage of codec/ and mime/"
+if cmake --preset coverage >/dev/null && cmake --build --preset coverage; then
+	find build/coverage -name '*.gcda' -delete
+	ctest --test-dir build/coverage -j "$jobs" -L unit --output-on-failure >/dev/null 2>&1 || true
+	ctest --test-dir build/coverage -j "$jobs" -R '^(corpus_python|cli_parse|encword_python)$' \
+		--output-on-failure >/dev/null 2>&1 || true
+	check "coverage" /usr/bin/python3 scripts/coverage.py build/coverage codec=90 mime=85
+else total_fail=$((total_fail + 1)); fi
+
+step "8/8 format and banned functions"
 fmt_files=$(git ls-files '*.c' '*.h' '*.cc')
 check "clang-format" clang-format-14 --dry-run --Werror $fmt_files
 banned() { ! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|strtok)\s*\(' -- '*.c' '*.h' '*.cc'; }
