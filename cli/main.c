@@ -17,6 +17,7 @@ static const struct {
 #if MC_HAVE_NET
     {"send", cmd_send, "send a message by SMTP (STARTTLS or implicit TLS)"},
 #endif
+    {"compose", cmd_compose, "build a MIME message from addresses, text, HTML and files"},
     {"demo", cmd_demo, "the main job on this machine (see README)"},
 };
 

@@ -33,7 +33,8 @@ extern "C" {
 	X(MC_ETEMPFAIL, -19, "temporary failure (4xx)")                \
 	X(MC_EREJECTED, -20, "rejected by the server (5xx)")           \
 	X(MC_EPARTIAL, -21, "some recipients were refused")            \
-	X(MC_ERESOLVE, -22, "host name not resolved")
+	X(MC_ERESOLVE, -22, "host name not resolved")                  \
+	X(MC_EHEADER, -23, "CR, LF or NUL in a header value or address")
 
 enum mc_status {
 #define MC_STATUS_ENUM_(name, value, text) name = value,
