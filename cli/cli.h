@@ -66,11 +66,12 @@ int cmd_base64(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
-int cmd_compose(int argc, char **argv);
 #if MC_HAVE_NET
 int cmd_send(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 #endif
 int cmd_qp(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
+int cmd_compose(int argc, char **argv);
 
 #endif

@@ -14,10 +14,11 @@ static const struct {
     {"transcode", cmd_transcode, "quoted-printable <-> base64 without a decoded copy"},
     {"parse", cmd_parse, "the MIME tree of a message (--json: machine-readable)"},
     {"extract", cmd_extract, "write every attachment and leaf body, decoded, into a directory"},
+    {"compose", cmd_compose, "build a MIME message from addresses, text, HTML and files"},
 #if MC_HAVE_NET
     {"send", cmd_send, "send a message by SMTP (STARTTLS or implicit TLS)"},
+    {"fetch", cmd_fetch, "download mail by POP3 into a Maildir (STLS or implicit TLS)"},
 #endif
-    {"compose", cmd_compose, "build a MIME message from addresses, text, HTML and files"},
     {"demo", cmd_demo, "the main job on this machine (see README)"},
 };
 

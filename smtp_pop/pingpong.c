@@ -63,6 +63,41 @@ mc_status mc__pp_readline(struct mc_pp *pp, const char **line, size_t *n)
 	return s;
 }
 
+/* Built on the public line reader so the transport keeps one read path: a
+ * line read with the cap raised to the whole buffer fills the buffer with
+ * at least one line (or a full buffer without LF: MC_ELIMIT, not an error
+ * here); rewinding to the line's start then hands out every byte read. */
+mc_status mc__pp_read_raw(struct mc_pp *pp, const char **p, size_t *n)
+{
+	struct mc_transport *t = pp->t;
+
+	if (t->rpos == t->rlen) {
+		size_t cap = t->max_line, len;
+		const char *line;
+		mc_status s;
+
+		t->max_line = sizeof t->rbuf;
+		s = mc_transport_read_line(t, &line, &len);
+		t->max_line = cap;
+		if (s == MC_OK)
+			t->rpos = (size_t)((const unsigned char *)line - t->rbuf);
+		else if (s == MC_ELIMIT)
+			t->err[0] = '\0'; /* a full buffer without LF: fine for raw data */
+		else
+			return s;
+	}
+	*p = (const char *)t->rbuf + t->rpos;
+	*n = t->rlen - t->rpos;
+	t->rpos = t->rlen;
+	return MC_OK;
+}
+
+void mc__pp_unread(struct mc_pp *pp, size_t k)
+{
+	if (k <= pp->t->rpos)
+		pp->t->rpos -= k;
+}
+
 void mc__pp_info(struct mc_pp *pp, const char *fmt, ...)
 {
 	char buf[512];

@@ -35,6 +35,16 @@ mc_status mc__pp_sendf(struct mc_pp *pp, const char *fmt, ...)
 /* Reads one line (see mc_transport_read_line) and traces it. */
 mc_status mc__pp_readline(struct mc_pp *pp, const char **line, size_t *n);
 
+/* Raw bytes for a multi-line body (POP3 RETR and TOP), bypassing the line
+ * reader: *p and *n receive everything the transport has buffered or, when it
+ * has nothing, what the next read brings (at least up to one LF, at most the
+ * read buffer). The bytes are consumed; hand back an unused tail (after a
+ * terminator) with mc__pp_unread before any other read. Not traced. */
+mc_status mc__pp_read_raw(struct mc_pp *pp, const char **p, size_t *n);
+
+/* Returns the last k bytes given by mc__pp_read_raw to the read buffer. */
+void mc__pp_unread(struct mc_pp *pp, size_t k);
+
 /* A note for the trace (MC_TRACE_INFO). */
 void mc__pp_info(struct mc_pp *pp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

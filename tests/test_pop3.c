@@ -1,0 +1,878 @@
+/* test_pop3.c: the POP3 client as data. Each dialogue case is a server
+ * script (what the server says after each exact run of client bytes) and the
+ * test checks the exact bytes the client sent, the status, the error step
+ * and that no secret reached the trace. The server is a forked child on a
+ * loopback port that can switch to TLS (a throwaway self-signed certificate;
+ * the client runs insecure there: certificate checks are tested against the
+ * real Dovecot). Plus table tests of the response, LIST, UIDL and CAPA
+ * parsers, and the multi-line decoder split at every read boundary. */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "mimecodec/pop3.h"
+#include "test.h"
+
+/* ================================================================ scripted server */
+
+#define TLS_AFTER  1  /* flag: start TLS (server side) after sending the reply */
+#define CLOSE_NOW  2  /* flag: close the connection instead of replying */
+#define TLS_BEFORE 4  /* flag: start TLS (server side) before sending the reply */
+#define BYTEWISE   8  /* flag: send the reply one byte per write */
+#define CLOSE_MID  16 /* flag: send the reply, then close at once */
+
+struct step {
+	const char *expect; /* exact client bytes before the reply */
+	const char *reply;  /* server bytes (may hold several lines or junk) */
+	int flags;
+};
+
+static SSL_CTX *server_ctx(void)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *nm;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, pk);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1, -1,
+	                           0);
+	X509_set_issuer_name(x, nm);
+	X509_sign(x, pk, EVP_sha256());
+	SSL_CTX_use_certificate(ctx, x);
+	SSL_CTX_use_PrivateKey(ctx, pk);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return ctx;
+}
+
+struct conn {
+	int fd;
+	SSL *ssl;
+};
+
+static long conn_read(struct conn *c, char *p, size_t n)
+{
+	struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+
+	if (c->ssl) {
+		if (SSL_pending(c->ssl) == 0 && poll(&pf, 1, 5000) <= 0)
+			return -1;
+		return SSL_read(c->ssl, p, (int)n);
+	}
+	if (poll(&pf, 1, 5000) <= 0)
+		return -1;
+	return read(c->fd, p, n);
+}
+
+static void conn_write(struct conn *c, const char *p, size_t n)
+{
+	if (c->ssl)
+		SSL_write(c->ssl, p, (int)n);
+	else if (write(c->fd, p, n) < 0)
+		perror("write");
+}
+
+/* Child: serves one connection per script in scripts[] (NULL-terminated
+ * list of step lists), writes everything each connection received to out_fd
+ * as "<len>\n<bytes>", and exits. */
+static void serve(int lfd, const struct step *const *scripts, int out_fd)
+{
+	SSL_CTX *ctx = server_ctx();
+
+	for (; *scripts; scripts++) {
+		const struct step *st = *scripts;
+		struct conn c = {accept(lfd, NULL, NULL), NULL};
+		char *got = malloc(1 << 20);
+		size_t ng = 0;
+		char hdr[32];
+		int k;
+
+		if (c.fd < 0)
+			_exit(3);
+		for (; st->expect || st->reply; st++) {
+			size_t want = ng + (st->expect ? strlen(st->expect) : 0);
+
+			while (ng < want) {
+				long r = conn_read(&c, got + ng, want - ng);
+
+				if (r <= 0)
+					goto done;
+				ng += (size_t)r;
+			}
+			if (st->flags & CLOSE_NOW)
+				goto done;
+			if (st->flags & TLS_BEFORE) {
+				c.ssl = SSL_new(ctx);
+				SSL_set_fd(c.ssl, c.fd);
+				if (SSL_accept(c.ssl) != 1)
+					goto done;
+			}
+			if (st->reply && (st->flags & BYTEWISE)) {
+				for (const char *q = st->reply; *q; q++) {
+					struct timespec ts = {0, 200000};
+
+					conn_write(&c, q, 1);
+					nanosleep(&ts, NULL);
+				}
+			} else if (st->reply) {
+				conn_write(&c, st->reply, strlen(st->reply));
+			}
+			if (st->flags & CLOSE_MID)
+				goto done;
+			if (st->flags & TLS_AFTER) {
+				c.ssl = SSL_new(ctx);
+				SSL_set_fd(c.ssl, c.fd);
+				if (SSL_accept(c.ssl) != 1)
+					goto done;
+			}
+		}
+		/* the rest, until the client closes */
+		for (;;) {
+			long r = conn_read(&c, got + ng, (1 << 20) - ng);
+
+			if (r <= 0)
+				break;
+			ng += (size_t)r;
+		}
+	done:
+		if (c.ssl) {
+			SSL_shutdown(c.ssl);
+			SSL_free(c.ssl);
+		}
+		close(c.fd);
+		k = snprintf(hdr, sizeof hdr, "%zu\n", ng);
+		if (write(out_fd, hdr, (size_t)k) < 0 || write(out_fd, got, ng) < 0)
+			_exit(4);
+		free(got);
+	}
+	SSL_CTX_free(ctx);
+	_exit(0);
+}
+
+struct server {
+	pid_t pid;
+	int out;
+	char port[8];
+};
+
+static void server_start(struct server *sv, const struct step *const *scripts)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof a;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), p[2];
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) || listen(lfd, 4) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &len) || pipe(p)) {
+		perror("server");
+		exit(2);
+	}
+	snprintf(sv->port, sizeof sv->port, "%u", ntohs(a.sin_port));
+	fflush(NULL);
+	sv->pid = fork();
+	if (sv->pid == 0) {
+		close(p[0]);
+		serve(lfd, scripts, p[1]);
+	}
+	close(p[1]);
+	close(lfd);
+	sv->out = p[0];
+}
+
+/* Reads connection k's transcript (in order) into a malloc'ed string. */
+static char *server_transcript(struct server *sv)
+{
+	char hdr[32];
+	size_t i = 0, n;
+	char *buf;
+
+	while (i < sizeof hdr - 1 && read(sv->out, hdr + i, 1) == 1 && hdr[i] != '\n')
+		i++;
+	hdr[i] = '\0';
+	n = strtoul(hdr, NULL, 10);
+	buf = malloc(n + 1);
+	for (i = 0; i < n;) {
+		ssize_t r = read(sv->out, buf + i, n - i);
+
+		if (r <= 0)
+			break;
+		i += (size_t)r;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+static void server_end(struct server *sv)
+{
+	int status;
+
+	close(sv->out);
+	waitpid(sv->pid, &status, 0);
+}
+
+/* ================================================================ sinks and traces */
+
+struct buf {
+	char *p;
+	size_t n, cap;
+	size_t calls;
+	int fail_after; /* > 0: the sink fails on that call */
+};
+
+static mc_status buf_sink(void *ctx, const void *p, size_t n)
+{
+	struct buf *b = ctx;
+
+	b->calls++;
+	if (b->fail_after && b->calls >= (size_t)b->fail_after)
+		return MC_EIO;
+	CHECK(n > 0);
+	if (b->n + n + 1 > b->cap) {
+		b->cap = 2 * (b->n + n + 1);
+		b->p = realloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return MC_OK;
+}
+
+static char tracebuf[16384];
+static size_t tracelen;
+
+static void trace_cb(void *ctx, int kind, const char *text, size_t n)
+{
+	(void)ctx;
+	if (kind == MC_TRACE_INFO || tracelen + n + 4 >= sizeof tracebuf)
+		return;
+	tracelen += (size_t)snprintf(tracebuf + tracelen, sizeof tracebuf - tracelen, "%c %.*s\n",
+	                             kind == MC_TRACE_SEND ? '>' : '<', (int)n, text);
+}
+
+/* ================================================================ parsers */
+
+static void test_resp_parser(void)
+{
+	static const struct {
+		const char *line;
+		int cont;
+		mc_status want;
+		int kind;
+		const char *code, *text;
+	} cases[] = {
+	    {"+OK", 0, MC_OK, MC_POP3_OK, "", ""},
+	    {"+OK hello there", 0, MC_OK, MC_POP3_OK, "", "hello there"},
+	    {"+ok lower", 0, MC_OK, MC_POP3_OK, "", "lower"},
+	    {"-ERR", 0, MC_OK, MC_POP3_ERR, "", ""},
+	    {"-ERR [IN-USE] locked", 0, MC_OK, MC_POP3_ERR, "IN-USE", "locked"},
+	    {"-ERR [SYS/TEMP] later", 0, MC_OK, MC_POP3_ERR, "SYS/TEMP", "later"},
+	    {"-ERR [AUTH]", 0, MC_OK, MC_POP3_ERR, "AUTH", ""},
+	    {"-ERR [unterminated", 0, MC_OK, MC_POP3_ERR, "", "[unterminated"},
+	    {"-ERR []", 0, MC_OK, MC_POP3_ERR, "", "[]"},
+	    {"-ERR bad\x01\x7f", 0, MC_OK, MC_POP3_ERR, "", "bad??"},
+	    {"+OKAY", 0, MC_EPROTO, MC_POP3_NONE, "", ""},
+	    {"+ ", 0, MC_EPROTO, MC_POP3_NONE, "", ""},
+	    {"+ ", 1, MC_OK, MC_POP3_CONT, "", ""},
+	    {"+", 1, MC_OK, MC_POP3_CONT, "", ""},
+	    {"+ eyJhIjoxfQ==", 1, MC_OK, MC_POP3_CONT, "", "eyJhIjoxfQ=="},
+	    {"", 0, MC_EPROTO, MC_POP3_NONE, "", ""},
+	    {"OK", 0, MC_EPROTO, MC_POP3_NONE, "", ""},
+	    {"-ER", 0, MC_EPROTO, MC_POP3_NONE, "", ""},
+	    {"* junk", 1, MC_EPROTO, MC_POP3_NONE, "", ""},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mc_pop3_resp r;
+		size_t n = strlen(cases[i].line);
+		char *line = mc_t_xmalloc(n); /* exact size: ASan traps over-reads */
+
+		memcpy(line, cases[i].line, n);
+		CHECK_EQ_INT(mc_pop3_resp_line(&r, line, n, cases[i].cont), cases[i].want);
+		CHECK_EQ_INT(r.kind, cases[i].kind);
+		if (cases[i].want == MC_OK) {
+			CHECK_EQ_STR(r.code, cases[i].code);
+			CHECK_EQ_STR(r.text, cases[i].text);
+		}
+		free(line);
+		MC_TEST_CTX("response \"%s\"\n", cases[i].line);
+	}
+	{ /* long text is cut, long codes are not codes */
+		char line[2000];
+		struct mc_pop3_resp r;
+
+		memset(line, 'x', sizeof line);
+		memcpy(line, "+OK [", 5);
+		CHECK_EQ_INT(mc_pop3_resp_line(&r, line, sizeof line, 0), MC_OK);
+		CHECK_EQ_STR(r.code, "");
+		CHECK_EQ_SIZE(strlen(r.text), MC_POP3_TEXT_MAX - 1);
+	}
+}
+
+static void test_list_parsers(void)
+{
+	static const struct {
+		const char *line;
+		mc_status want;
+		unsigned num;
+		uint64_t size;
+	} lists[] = {
+	    {"1 120", MC_OK, 1, 120},
+	    {"42  7 extra", MC_OK, 42, 7},
+	    {"4294967295 18446744073709551615", MC_OK, 4294967295u, UINT64_MAX},
+	    {"4294967296 1", MC_EPROTO, 0, 0},
+	    {"1 18446744073709551616", MC_EPROTO, 0, 0},
+	    {"0 1", MC_EPROTO, 0, 0},
+	    {"1", MC_EPROTO, 0, 0},
+	    {"1 ", MC_EPROTO, 0, 0},
+	    {"1 2x", MC_EPROTO, 0, 0},
+	    {"-1 2", MC_EPROTO, 0, 0},
+	    {"", MC_EPROTO, 0, 0},
+	};
+	static const struct {
+		const char *line;
+		mc_status want;
+		unsigned num;
+		const char *uid;
+	} uidls[] = {
+	    {"1 whqtswO00WBw418f9t5JxYwZ", MC_OK, 1, "whqtswO00WBw418f9t5JxYwZ"},
+	    {"7 ~!x ", MC_OK, 7, "~!x"},
+	    {"2 a b", MC_EPROTO, 0, ""},
+	    {"2 ", MC_EPROTO, 0, ""},
+	    {"2 caf\xc3\xa9", MC_EPROTO, 0, ""},
+	    {"x abc", MC_EPROTO, 0, ""},
+	    {"3 0123456789012345678901234567890123456789012345678901234567890123456789", MC_OK, 3,
+	     "0123456789012345678901234567890123456789012345678901234567890123456789"},
+	    {"3 01234567890123456789012345678901234567890123456789012345678901234567890", MC_EPROTO,
+	     0, ""},
+	};
+
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		unsigned num = 0;
+		uint64_t size = 0;
+		size_t n = strlen(lists[i].line);
+		char *line = mc_t_xmalloc(n);
+
+		memcpy(line, lists[i].line, n);
+		CHECK_EQ_INT(mc_pop3_list_line(line, n, &num, &size), lists[i].want);
+		if (lists[i].want == MC_OK) {
+			CHECK_EQ_INT(num, lists[i].num);
+			CHECK_EQ_SIZE(size, lists[i].size);
+		}
+		free(line);
+		MC_TEST_CTX("LIST line \"%s\"\n", lists[i].line);
+	}
+	for (size_t i = 0; i < sizeof uidls / sizeof uidls[0]; i++) {
+		unsigned num = 0;
+		char uid[MC_POP3_UID_MAX + 1];
+		size_t n = strlen(uidls[i].line);
+		char *line = mc_t_xmalloc(n);
+
+		memcpy(line, uidls[i].line, n);
+		CHECK_EQ_INT(mc_pop3_uidl_line(line, n, &num, uid), uidls[i].want);
+		if (uidls[i].want == MC_OK) {
+			CHECK_EQ_INT(num, uidls[i].num);
+			CHECK_EQ_STR(uid, uidls[i].uid);
+		}
+		free(line);
+		MC_TEST_CTX("UIDL line \"%s\"\n", uidls[i].line);
+	}
+}
+
+static void test_caps(void)
+{
+	static const char *const lines[] = {"TOP",   "uidl",       "SASL PLAIN  xoauth2 LOGIN",
+	                                    "STLS",  "PIPELINING", "RESP-CODES",
+	                                    "USERX", "USER",       "IMPLEMENTATION x"};
+	struct mc_pop3_caps c = {0};
+
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		mc_pop3_caps_line(&c, lines[i], strlen(lines[i]));
+	CHECK_EQ_INT(c.flags, MC_POP3_CAP_TOP | MC_POP3_CAP_UIDL | MC_POP3_CAP_SASL |
+	                          MC_POP3_CAP_STLS | MC_POP3_CAP_PIPELINING |
+	                          MC_POP3_CAP_RESP_CODES | MC_POP3_CAP_USER);
+	CHECK_EQ_INT(c.sasl, MC_POP3_AUTH_PLAIN | MC_POP3_AUTH_XOAUTH2 | MC_POP3_AUTH_LOGIN);
+	CHECK_EQ_STR(mc_pop3_provider_host("someone@Gmail.com"), "pop.gmail.com");
+	CHECK_EQ_STR(mc_pop3_provider_host("hotmail.com"), "outlook.office365.com");
+	CHECK_EQ_STR(mc_pop3_provider_host("x@qq.com"), "pop.qq.com");
+	CHECK_EQ_STR(mc_pop3_provider_host("x@163.com"), "pop.163.com");
+	CHECK_EQ_STR(mc_pop3_provider_host("x@126.com"), "pop.126.com");
+	CHECK_EQ_STR(mc_pop3_provider_host("x@yahoo.com"), "pop.mail.yahoo.com");
+	CHECK(mc_pop3_provider_host("x@example.test") == NULL);
+}
+
+/* ================================================================ multi-line decoder */
+
+/* Decodes in[0..n) split into pieces of `piece` bytes (0: at `split` only);
+ * returns the output and sets *used_total, *done. */
+static void ml_run(const char *in, size_t n, size_t piece, size_t split, struct buf *out,
+                   size_t *used_total, int *done)
+{
+	struct mc_pop3_ml m;
+	size_t pos = 0;
+
+	mc_pop3_ml_init(&m);
+	*used_total = 0;
+	while (pos < n && !m.done) {
+		size_t k = piece ? piece : (pos < split ? split - pos : n - pos), used = 0;
+		char *chunk;
+
+		if (k > n - pos)
+			k = n - pos;
+		chunk = mc_t_xmalloc(k); /* exact: over-reads trap */
+		memcpy(chunk, in + pos, k);
+		CHECK_EQ_INT(mc_pop3_ml_feed(&m, chunk, k, &used, buf_sink, out), MC_OK);
+		free(chunk);
+		CHECK(used <= k);
+		if (used < k)
+			CHECK(m.done);
+		pos += used;
+		*used_total += used;
+		if (used < k)
+			break;
+	}
+	CHECK_EQ_SIZE(m.out, out->n);
+	CHECK_EQ_SIZE(m.in, *used_total);
+	*done = m.done;
+}
+
+static void test_multiline(void)
+{
+	static const struct {
+		const char *in, *out;
+		size_t consumed; /* of in; the rest is the next response */
+		int done;
+	} cases[] = {
+	    {".\r\n", "", 3, 1},
+	    {".\r\n+OK next\r\n", "", 3, 1},
+	    {"a\r\n.\r\n", "a\r\n", 6, 1},
+	    {"..\r\n.\r\n", ".\r\n", 7, 1},
+	    {"...x\r\n.\r\n", "..x\r\n", 9, 1},
+	    {".x\r\n.\r\nMORE", "x\r\n", 7, 1},
+	    {"a.\r\n.b\r\n\r\n..\r\n.\r\n", "a.\r\nb\r\n\r\n.\r\n", 17, 1},
+	    {".\rx\r\n.\r\n", "\rx\r\n", 8, 1},
+	    {".\r.\r\n.\r\n", "\r.\r\n", 8, 1},
+	    {"bare\n.\n+OK", "bare\n", 7, 1},
+	    {"line\r\n.\r\n", "line\r\n", 9, 1},
+	    {"no end\r\n", "no end\r\n", 8, 0},
+	    {"x\r\n.", "x\r\n", 4, 0},
+	    {"x\r\n.\r", "x\r\n", 5, 0},
+	    {"\r\n.\r\n", "\r\n", 5, 1},
+	    {"a\r\r\n.\r\n", "a\r\r\n", 7, 1},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = strlen(cases[i].in);
+
+		/* one piece, every two-piece split, and 1-, 2-, 3-byte pieces */
+		for (size_t split = 0; split <= n + 3; split++) {
+			struct buf out = {0};
+			size_t used;
+			int done;
+
+			if (split <= n)
+				ml_run(cases[i].in, n, 0, split, &out, &used, &done);
+			else
+				ml_run(cases[i].in, n, split - n, 0, &out, &used, &done);
+			CHECK_EQ_MEM(out.p ? out.p : "", out.n, cases[i].out, strlen(cases[i].out));
+			CHECK_EQ_SIZE(used, cases[i].consumed);
+			CHECK_EQ_INT(done, cases[i].done);
+			free(out.p);
+			MC_TEST_CTX("multi-line case %zu, split %zu\n", i, split);
+		}
+	}
+	{ /* a large random body: stuffed, split at random points, one sink call per
+	   * run between line-leading dots */
+		size_t n = 1 << 20, sn = 0, pos = 0;
+		char *raw = mc_t_xmalloc(n), *stuffed = mc_t_xmalloc(2 * n + 8);
+		struct mc_pop3_ml m;
+		struct buf out = {0};
+		int bol = 1;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned r = (unsigned)(mc_t_rand() % 100);
+
+			raw[i] = r < 5 ? '.' : r < 10 ? '\n' : r < 13 ? '\r' : (char)('a' + r % 26);
+		}
+		for (size_t i = 0; i < n; i++) { /* dot-stuff at line starts (after LF) */
+			if (bol && raw[i] == '.')
+				stuffed[sn++] = '.';
+			stuffed[sn++] = raw[i];
+			bol = raw[i] == '\n';
+		}
+		if (!bol)
+			stuffed[sn++] = '\r', stuffed[sn++] = '\n';
+		memcpy(stuffed + sn, ".\r\n", 3);
+		sn += 3;
+		mc_pop3_ml_init(&m);
+		while (pos < sn) {
+			size_t k = 1 + (size_t)(mc_t_rand() % 5000), used;
+
+			if (k > sn - pos)
+				k = sn - pos;
+			CHECK_EQ_INT(mc_pop3_ml_feed(&m, stuffed + pos, k, &used, buf_sink, &out),
+			             MC_OK);
+			pos += used;
+			if (m.done)
+				break;
+		}
+		CHECK(m.done);
+		CHECK_EQ_SIZE(pos, sn);
+		CHECK(out.n >= n);
+		CHECK_EQ_MEM(out.p, n, raw, n);
+		free(out.p);
+		free(raw);
+		free(stuffed);
+	}
+	{ /* a sink error stops the decoder and is returned */
+		struct mc_pop3_ml m;
+		struct buf out = {.fail_after = 1};
+		size_t used;
+
+		mc_pop3_ml_init(&m);
+		CHECK_EQ_INT(mc_pop3_ml_feed(&m, "abc\r\n.\r\n", 8, &used, buf_sink, &out), MC_EIO);
+		free(out.p);
+	}
+}
+
+/* ================================================================ dialogues */
+
+#define GREET      "+OK POP3 ready\r\n"
+#define CAPA_STLS  "+OK\r\nTOP\r\nUIDL\r\nUSER\r\nSTLS\r\nSASL PLAIN\r\n.\r\n"
+#define CAPA_PIPE  "+OK\r\nTOP\r\nUIDL\r\nUSER\r\nPIPELINING\r\nSASL PLAIN\r\n.\r\n"
+#define CAPA_LOCK  "+OK\r\nUIDL\r\nUSER\r\n.\r\n"
+#define PLAIN_AUTH "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"
+#define MSG1       "From: a\r\n\r\n..dot\r\nbody\r\n.\r\n"
+#define MSG1_OUT   "From: a\r\n\r\n.dot\r\nbody\r\n"
+
+enum { OP_LIST = 1, OP_RETR_ALL = 2, OP_DELE_ALL = 4, OP_QUIT = 8, OP_STAT = 16, OP_TOP = 32 };
+
+struct dcase {
+	const char *name;
+	const struct step *script;
+	int tls;
+	unsigned flags;
+	const char *user, *password, *token;
+	unsigned ops;
+	mc_status want_connect, want_op;
+	const char *want_step;
+	const char *want_body; /* all retrieved messages, concatenated */
+	const char *want_uids; /* "uid1,uid2," */
+};
+
+static const struct step s_stls_pipe[] = {
+    {NULL, GREET, 0},
+    {"CAPA\r\n", CAPA_STLS, 0},
+    /* a plaintext response injected after the go-ahead must be discarded */
+    {"STLS\r\n", "+OK go\r\n+OK INJECTED\r\n", TLS_AFTER},
+    {"CAPA\r\n", CAPA_PIPE, 0},
+    {PLAIN_AUTH, "+OK logged in\r\n", 0},
+    {"LIST\r\nUIDL\r\n",
+     "+OK 2 messages\r\n1 30\r\n2 8\r\n.\r\n+OK\r\n1 uid-one\r\n2 uid-two\r\n.\r\n", 0},
+    {"RETR 1\r\n", "+OK 30 octets\r\n" MSG1, BYTEWISE},
+    {"DELE 1\r\nRETR 2\r\n", "+OK marked\r\n+OK\r\n..\r\n.\r\n", 0},
+    {"DELE 2\r\nQUIT\r\n", "+OK marked\r\n+OK bye\r\n", 0},
+    {NULL, NULL, 0}};
+
+static const struct step s_lockstep_user[] = {{NULL, GREET, TLS_BEFORE},
+                                              {"CAPA\r\n", CAPA_LOCK, 0},
+                                              {"USER user\r\n", "+OK\r\n", 0},
+                                              {"PASS secret\r\n", "+OK\r\n", 0},
+                                              {"STAT\r\n", "+OK 1 30\r\n", 0},
+                                              {"LIST\r\n", "+OK\r\n1 30\r\n.\r\n", 0},
+                                              {"UIDL\r\n", "+OK\r\n1 abc\r\n.\r\n", 0},
+                                              {"RETR 1\r\n", "+OK\r\n" MSG1, 0},
+                                              {"DELE 1\r\n", "+OK\r\n", 0},
+                                              {"QUIT\r\n", "+OK\r\n", 0},
+                                              {NULL, NULL, 0}};
+
+static const struct step s_nostls[] = {
+    {NULL, GREET, 0}, {"CAPA\r\n", CAPA_PIPE, 0}, {NULL, NULL, 0}};
+
+static const struct step s_nocapa_plain[] = {
+    {NULL, GREET, 0}, {"CAPA\r\n", "-ERR what\r\n", 0}, {NULL, NULL, 0}};
+
+static const struct step s_apop[] = {
+    {NULL, "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n", TLS_BEFORE},
+    {"CAPA\r\n", "-ERR unknown command\r\n", 0},
+    {"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n", "-ERR [AUTH] permission denied\r\n", 0},
+    {NULL, NULL, 0}};
+
+static const struct step s_pass_wrong[] = {{NULL, GREET, TLS_BEFORE},
+                                           {"CAPA\r\n", CAPA_LOCK, 0},
+                                           {"USER user\r\n", "+OK\r\n", 0},
+                                           {"PASS secret\r\n", "-ERR [AUTH] invalid login\r\n", 0},
+                                           {NULL, NULL, 0}};
+
+static const struct step s_in_use[] = {{NULL, GREET, TLS_BEFORE},
+                                       {"CAPA\r\n", "+OK\r\nSASL PLAIN\r\n.\r\n", 0},
+                                       {PLAIN_AUTH, "-ERR [IN-USE] mailbox locked\r\n", 0},
+                                       {NULL, NULL, 0}};
+
+/* 200-byte token: the initial response would exceed 255 octets */
+static char token[201];
+static char xo_b64[400], xo_step[420];
+static const struct step *s_xoauth2_ptr;
+static struct step s_xoauth2[6];
+
+static const struct step s_retr_err[] = {{NULL, GREET, TLS_BEFORE},
+                                         {"CAPA\r\n", CAPA_LOCK, 0},
+                                         {"RETR 9\r\n", "-ERR no such message\r\n", 0},
+                                         {"QUIT\r\n", "+OK\r\n", 0},
+                                         {NULL, NULL, 0}};
+
+static const struct step s_drop_mid_retr[] = {
+    {NULL, GREET, TLS_BEFORE},
+    {"CAPA\r\n", CAPA_PIPE, 0},
+    {"LIST\r\nUIDL\r\n", "+OK\r\n1 3000\r\n.\r\n+OK\r\n1 u1\r\n.\r\n", 0},
+    {"RETR 1\r\n", "+OK\r\nFrom: a\r\n\r\npartial line\r\n", CLOSE_MID},
+    {NULL, NULL, 0}};
+
+static const struct step s_top[] = {{NULL, GREET, TLS_BEFORE},
+                                    {"CAPA\r\n", CAPA_LOCK, 0},
+                                    {"TOP 1 0\r\n", "+OK\r\nSubject: x\r\n\r\n.\r\n", 0},
+                                    {"QUIT\r\n", "+OK\r\n", 0},
+                                    {NULL, NULL, 0}};
+
+static void expected_bytes(const struct step *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (; s->expect || s->reply; s++)
+		if (s->expect)
+			n += (size_t)snprintf(buf + n, cap - n, "%s", s->expect);
+	buf[n] = '\0';
+}
+
+static void run_case(const struct dcase *dc)
+{
+	const struct step *scripts[] = {dc->script, NULL};
+	struct server sv;
+	struct mc_pop3_opts o = {0};
+	struct mc_pop3 *p;
+	struct buf body = {0};
+	char want[8192], uids[512] = "", *got;
+	mc_status st;
+
+	server_start(&sv, scripts);
+	o.host = "127.0.0.1";
+	o.port = sv.port;
+	o.tls = dc->tls;
+	o.flags = dc->flags | MC_POP3_INSECURE;
+	o.user = dc->user;
+	o.password = dc->password;
+	o.oauth_token = dc->token;
+	o.timeout_ms = 3000;
+	o.trace = trace_cb;
+	tracelen = 0;
+	tracebuf[0] = '\0';
+	p = mc_pop3_new(&o);
+	st = mc_pop3_connect(p);
+	CHECK_EQ_STR(mc_status_name(st), mc_status_name(dc->want_connect));
+	if (st == MC_OK) {
+		const struct mc_pop3_msg *m = NULL;
+		size_t n = 0;
+
+		if (dc->ops & OP_STAT) {
+			unsigned count = 0;
+			uint64_t octets = 0;
+
+			st = mc_pop3_stat(p, &count, &octets);
+			CHECK_EQ_INT(st, MC_OK);
+			CHECK_EQ_INT(count, 1);
+			CHECK_EQ_SIZE(octets, 30);
+		}
+		if (st == MC_OK && (dc->ops & OP_LIST)) {
+			st = mc_pop3_list(p, &m, &n);
+			for (size_t i = 0; i < n; i++)
+				snprintf(uids + strlen(uids), sizeof uids - strlen(uids), "%s,",
+				         m[i].uid);
+		}
+		if (st == MC_OK && (dc->ops & OP_TOP))
+			st = mc_pop3_retr(p, 1, 0, buf_sink, &body, NULL);
+		if (st == MC_OK && !(dc->ops & OP_LIST) && (dc->ops & OP_RETR_ALL))
+			st = mc_pop3_retr(p, 9, -1, buf_sink, &body, NULL);
+		for (size_t i = 0; st == MC_OK && (dc->ops & OP_LIST) && i < n; i++) {
+			uint64_t oct = 0;
+
+			if (dc->ops & OP_RETR_ALL)
+				st = mc_pop3_retr(p, m[i].num, -1, buf_sink, &body, &oct);
+			if (st == MC_OK && (dc->ops & OP_DELE_ALL))
+				st = mc_pop3_dele(p, m[i].num);
+		}
+		CHECK_EQ_STR(mc_status_name(st), mc_status_name(dc->want_op));
+		if (dc->ops & OP_QUIT) {
+			mc_status q = mc_pop3_quit(p);
+
+			CHECK_EQ_INT(q, dc->want_op == MC_OK || dc->want_op == MC_EREJECTED
+			                    ? MC_OK
+			                    : MC_ECLOSED);
+			if ((dc->ops & OP_DELE_ALL) && q == MC_OK)
+				for (size_t i = 0; i < n; i++)
+					CHECK_EQ_INT(m[i].deleted, 1);
+		}
+	}
+	if (dc->want_step)
+		CHECK_EQ_STR(mc_pop3_last_error(p)->step, dc->want_step);
+	if (dc->want_body)
+		CHECK_EQ_STR(body.p ? body.p : "", dc->want_body);
+	if (dc->want_uids)
+		CHECK_EQ_STR(uids, dc->want_uids);
+	mc_pop3_free(p);
+	got = server_transcript(&sv);
+	server_end(&sv);
+	expected_bytes(dc->script, want, sizeof want);
+	CHECK_EQ_STR(got, want);
+	/* secrets never reach the trace */
+	CHECK(strstr(tracebuf, "secret") == NULL && strstr(tracebuf, "c2VjcmV0") == NULL &&
+	      strstr(tracebuf, "AHVzZXIAc2VjcmV0") == NULL &&
+	      strstr(tracebuf, "c4c9334b") == NULL && strstr(tracebuf, "tok-") == NULL &&
+	      strstr(tracebuf, "dXNlcj") == NULL && strstr(tracebuf, "INJECTED") == NULL);
+	MC_TEST_CTX("case %s; last error: %s %s\ntrace:\n%s", dc->name, mc_status_name(st),
+	            mc_pop3_last_error(p) ? "" : "", tracebuf);
+	free(body.p);
+	free(got);
+}
+
+static void test_dialogues(void)
+{
+	struct dcase cases[] = {
+	    {.name = "STLS with injection, AUTH PLAIN, pipelined LIST/UIDL and DELE+RETR",
+	     .script = s_stls_pipe,
+	     .user = "user",
+	     .password = "secret",
+	     .ops = OP_LIST | OP_RETR_ALL | OP_DELE_ALL | OP_QUIT,
+	     .want_body = MSG1_OUT ".\r\n",
+	     .want_uids = "uid-one,uid-two,"},
+	    {.name = "implicit TLS, lock-step USER/PASS, STAT, LIST, UIDL, RETR, DELE",
+	     .script = s_lockstep_user,
+	     .tls = MC_POP3_IMPLICIT,
+	     .user = "user",
+	     .password = "secret",
+	     .ops = OP_STAT | OP_LIST | OP_RETR_ALL | OP_DELE_ALL | OP_QUIT,
+	     .want_body = MSG1_OUT,
+	     .want_uids = "abc,"},
+	    {.name = "credentials, no STLS offered: refused before any credential",
+	     .script = s_nostls,
+	     .user = "user",
+	     .password = "secret",
+	     .want_connect = MC_ENOTLS,
+	     .want_step = "CAPA"},
+	    {.name = "plaintext mode never sends credentials",
+	     .script = s_nocapa_plain,
+	     .tls = MC_POP3_PLAINTEXT,
+	     .user = "user",
+	     .password = "secret",
+	     .want_connect = MC_ENOTLS},
+	    {.name = "APOP (RFC 1939 example digest), refused",
+	     .script = s_apop,
+	     .tls = MC_POP3_IMPLICIT,
+	     .user = "mrose",
+	     .password = "tanstaaf",
+	     .want_connect = MC_EAUTH,
+	     .want_step = "APOP"},
+	    {.name = "USER/PASS wrong password",
+	     .script = s_pass_wrong,
+	     .tls = MC_POP3_IMPLICIT,
+	     .user = "user",
+	     .password = "secret",
+	     .want_connect = MC_EAUTH,
+	     .want_step = "PASS"},
+	    {.name = "[IN-USE] is temporary",
+	     .script = s_in_use,
+	     .tls = MC_POP3_IMPLICIT,
+	     .user = "user",
+	     .password = "secret",
+	     .want_connect = MC_ETEMPFAIL,
+	     .want_step = "AUTH"},
+	    {.name = "XOAUTH2 by continuation, error challenge answered with an empty line",
+	     .script = NULL, /* s_xoauth2, filled below */
+	     .tls = MC_POP3_IMPLICIT,
+	     .user = "user",
+	     .token = token,
+	     .want_connect = MC_EAUTH,
+	     .want_step = "AUTH"},
+	    {.name = "-ERR to RETR: the session goes on",
+	     .script = s_retr_err,
+	     .tls = MC_POP3_IMPLICIT,
+	     .ops = OP_RETR_ALL | OP_QUIT,
+	     .want_op = MC_EREJECTED,
+	     .want_step = "RETR"},
+	    {.name = "connection dropped mid-RETR: no QUIT, nothing deleted",
+	     .script = s_drop_mid_retr,
+	     .tls = MC_POP3_IMPLICIT,
+	     .ops = OP_LIST | OP_RETR_ALL | OP_DELE_ALL | OP_QUIT,
+	     .want_op = MC_ECLOSED,
+	     .want_step = "RETR"},
+	    {.name = "TOP 1 0",
+	     .script = s_top,
+	     .tls = MC_POP3_IMPLICIT,
+	     .ops = OP_TOP | OP_QUIT,
+	     .want_body = "Subject: x\r\n\r\n"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (!cases[i].script)
+			cases[i].script = s_xoauth2_ptr;
+		run_case(&cases[i]);
+	}
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	memset(token, 'k', sizeof token - 1);
+	memcpy(token, "tok-", 4);
+	{
+		/* "user=user\1auth=Bearer <token>\1\1" in base64 */
+		char raw[300];
+		int n = snprintf(raw, sizeof raw, "user=user\001auth=Bearer %s\001\001", token);
+		static const char *b64 =
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		size_t o = 0;
+
+		for (int i = 0; i < n; i += 3) {
+			unsigned v = (unsigned char)raw[i] << 16;
+
+			v |= i + 1 < n ? (unsigned char)raw[i + 1] << 8 : 0;
+			v |= i + 2 < n ? (unsigned char)raw[i + 2] : 0;
+			xo_b64[o++] = b64[v >> 18];
+			xo_b64[o++] = b64[(v >> 12) & 63];
+			xo_b64[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+			xo_b64[o++] = i + 2 < n ? b64[v & 63] : '=';
+		}
+		xo_b64[o] = '\0';
+		snprintf(xo_step, sizeof xo_step, "%s\r\n", xo_b64);
+		s_xoauth2[0] = (struct step){NULL, GREET, TLS_BEFORE};
+		s_xoauth2[1] = (struct step){"CAPA\r\n", "+OK\r\nSASL XOAUTH2 PLAIN\r\n.\r\n", 0};
+		s_xoauth2[2] = (struct step){"AUTH XOAUTH2\r\n", "+ \r\n", 0};
+		s_xoauth2[3] = (struct step){xo_step, "+ eyJzdGF0dXMiOiI0MDEifQ==\r\n", 0};
+		s_xoauth2[4] = (struct step){"\r\n", "-ERR [AUTH] token expired\r\n", 0};
+		s_xoauth2[5] = (struct step){NULL, NULL, 0};
+		s_xoauth2_ptr = s_xoauth2;
+	}
+	test_resp_parser();
+	test_list_parsers();
+	test_caps();
+	test_multiline();
+	test_dialogues();
+	MC_TEST_END();
+}
