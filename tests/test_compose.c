@@ -1033,8 +1033,8 @@ static void test_roundtrip(void)
 			char *p = rand_text(n, mode);
 			static const char *const fns[] = {
 			    "doc.pdf", "\xe6\x97\xa5\xe6\x9c\xac.txt", "notes.txt",
-			    "a long name of an attachment that surely needs RFC 2231 "
-			    "continuations.dat"};
+			    ("a long name of an attachment that surely needs RFC 2231 "
+			     "continuations.dat")};
 
 			owned[nown++] = p;
 			a.filename = fns[k];

@@ -124,8 +124,8 @@ static void test_parts(void)
 	static const char *const names[] = {
 	    "report.pdf",
 	    "r\xc3\xa9sum\xc3\xa9 final.docx",
-	    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4"
-	    "\xe3\x83\xab.txt",
+	    ("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4"
+	     "\xe3\x83\xab.txt"),
 	    "a very long attachment file name that needs rfc 2231 continuation lines.tar.gz",
 	};
 	static const char fwd[] = "From: x@example.com\nTo: y@example.com\nSubject: inner one\n"
