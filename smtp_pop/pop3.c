@@ -1362,6 +1362,19 @@ static struct st_entry *state_find(struct fstate *s, const char *uid)
 	return s->nsorted ? bsearch(&key, s->e, s->nsorted, sizeof *s->e, entry_cmp) : NULL;
 }
 
+/* A NUL-terminated copy of n bytes that need not be a C string (strndup would
+ * scan for a NUL past them: the journal buffer is not terminated). */
+static char *memdup_str(const char *p, size_t n)
+{
+	char *c = malloc(n + 1);
+
+	if (c) {
+		memcpy(c, p, n);
+		c[n] = '\0';
+	}
+	return c;
+}
+
 static int state_add(struct fstate *s, const char *uid, size_t ul, const char *tmp, size_t tl)
 {
 	struct st_entry *e;
@@ -1377,8 +1390,8 @@ static int state_add(struct fstate *s, const char *uid, size_t ul, const char *t
 	}
 	e = &s->e[s->n];
 	memset(e, 0, sizeof *e);
-	e->uid = strndup(uid, ul);
-	e->tmp = strndup(tmp, tl);
+	e->uid = memdup_str(uid, ul);
+	e->tmp = memdup_str(tmp, tl);
 	if (!e->uid || !e->tmp) {
 		free(e->uid);
 		free(e->tmp);

@@ -10,6 +10,7 @@ a connection dropped mid-RETR or at QUIT deletes nothing and the next run
 fetches each message exactly once, and a 64 MiB message in constant memory.
 
 usage: test_fetch_dovecot.py MIMECODEC MAILSERVERS_SH STATE_DIR"""
+import atexit
 import hashlib
 import json
 import os
@@ -178,6 +179,9 @@ class Fault:
                                    "--cert", env["MC_MAILSRV_CERT"], "--key",
                                    env["MC_MAILSRV_KEY"], "--count", str(count)],
                                   stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        # Killed at exit whatever happens: a server left running would keep
+        # ctest's output pipe open and hang the run until its timeout.
+        atexit.register(self.stop)
         line = self.p.stdout.readline().decode()
         assert line.startswith("PORT "), line
         self.port = line.split()[1]
@@ -187,7 +191,8 @@ class Fault:
             return f.read().splitlines()
 
     def stop(self):
-        self.p.kill()  # the PID we started
+        if self.p.poll() is None:
+            self.p.kill()  # the PID we started
         self.p.wait()
 
 

@@ -8,6 +8,7 @@ certificate issued to another host. The fault server uses the test CA made by
 scripts/mailservers.sh.
 
 usage: test_send_faults.py MIMECODEC MAILSERVERS_SH STATE_DIR"""
+import atexit
 import hashlib
 import os
 import subprocess
@@ -47,6 +48,9 @@ class Server:
         if chunking:
             args += ["--chunking"]
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        # Killed at exit whatever happens: a server left running would keep
+        # ctest's output pipe open and hang the run until its timeout.
+        atexit.register(self.stop)
         line = self.p.stdout.readline().decode()
         assert line.startswith("PORT "), line
         self.port = line.split()[1]
@@ -56,7 +60,8 @@ class Server:
             return f.read().splitlines()
 
     def stop(self):
-        self.p.kill()  # by the PID we started
+        if self.p.poll() is None:
+            self.p.kill()  # by the PID we started
         self.p.wait()
         self.p.stdout.close()
 
