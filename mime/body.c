@@ -115,16 +115,12 @@ static int b64_alpha(unsigned char c)
 /* Where a base64 body ends: after the '=' that completes a quantum (the
  * rule of Python's binascii and most MIME readers): whatever follows is not
  * decoded. '=' where no quantum can end (after 0 or 1 characters) is skipped
- * like any other stray byte. The usual body, with padding only at its end,
- * costs one memchr. */
-static size_t b64_end(const char *p, size_t n)
+ * like any other stray byte. q is the first '='. The usual body, with padding
+ * only at its end, costs nothing more than finding q. */
+static size_t b64_end_at(const char *p, size_t n, size_t q)
 {
-	const char *eq = memchr(p, '=', n);
-	size_t q, i, quad = 0, pads = 0;
+	size_t i, quad = 0, pads = 0;
 
-	if (!eq)
-		return n;
-	q = (size_t)(eq - p);
 	for (i = q; i < n && !b64_alpha((unsigned char)p[i]); i++)
 		;
 	if (i == n)
@@ -148,13 +144,27 @@ static void decode_b64(struct out *o, const char *p, size_t n)
 	struct mc_b64_decoder st;
 	unsigned char buf[SLICE / 4 * 3 + 8];
 	size_t w;
+	int seen_eq = 0;
 
-	n = b64_end(p, n);
 	mc_b64_decoder_init(&st, MC_B64_FORGIVING, 0);
+	/* The first '=' is looked for slice by slice, just before the decoder
+	 * reads the slice (so in cache), instead of in a pass of its own over
+	 * the whole body; where it is, b64_end_at tells where the body ends,
+	 * always after it, so the slices before are decoded as they were. */
 	for (size_t i = 0; i < n && !o->stopped; i += SLICE) {
 		size_t k = n - i < SLICE ? n - i : SLICE;
+		mc_status r;
 
-		mc_status r = mc_b64_decode_update(&st, p + i, k, buf, &w);
+		if (!seen_eq) {
+			const char *eq = memchr(p + i, '=', k);
+
+			if (eq) {
+				seen_eq = 1;
+				n = b64_end_at(p, n, (size_t)(eq - p)); /* > eq - p >= i */
+				k = n - i < SLICE ? n - i : SLICE;
+			}
+		}
+		r = mc_b64_decode_update(&st, p + i, k, buf, &w);
 
 		put(o, buf, w);
 		if (r != MC_OK) /* forgiving mode never fails; stop if it ever did */

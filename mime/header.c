@@ -112,12 +112,7 @@ size_t mc__skip_quoted(const char *p, size_t n, size_t i)
 
 int mc__mime_ieq(const char *p, size_t n, const char *z)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!z[i] || mc__lower((unsigned char)p[i]) != mc__lower((unsigned char)z[i]))
-			return 0;
-	return z[i] == '\0';
+	return strlen(z) == n && mc__ieq_n(p, z, n);
 }
 
 int mc_mime_span_eq(struct mc_span s, const char *z)

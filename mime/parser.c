@@ -13,8 +13,15 @@
  *   "--", then only spaces and tabs to the end of the line (so boundary "a"
  *   does not match "--ab"). Matching costs O(depth * line) per candidate
  *   line, so the whole parse is linear for a fixed depth cap.
- * - Bodies are not walked line by line: the scanner jumps with memchr to the
- *   next '-' that starts a line, so a base64 body costs one memchr.
+ * - Bodies are not walked line by line: the scanner jumps to the next "\n--"
+ *   (codec/scan*.c: memchr for '-' in the scalar set, one compare per 64
+ *   bytes in the SIMD ones), so a base64 body costs one pass at memory speed.
+ * - Header fields are taken whole: one scan finds the line break that is not
+ *   followed by a folded line (or a NUL), and a field with a name, a colon,
+ *   no NUL and no line that could be too long is indexed without looking at
+ *   its lines one by one. Anything else goes line by line (header_line),
+ *   which is the specification; the fast path (header_field) gives the same
+ *   index and warnings.
  * - The line break before a delimiter belongs to the delimiter; so does the
  *   last line break of a part that runs to the end of the input inside a
  *   multipart (as Python's email does). Bodies of multipart/ * entities kept
@@ -29,8 +36,12 @@
 #include <string.h>
 
 #include "mime_internal.h"
+#include "scan_internal.h"
 
 #define NONE UINT32_MAX
+
+/* mc_mime_span_eq against a string literal, lengths compared first */
+#define SPAN_IS(s, lit) ((s).n == sizeof(lit) - 1 && mc__ieq_n((s).p, lit, (s).n))
 
 enum { S_HEADER, S_BODY, S_FRAME };
 enum { F_PREAMBLE, F_PART, F_SKIP, F_EPILOGUE };
@@ -47,6 +58,7 @@ struct parser {
 	struct mc__arena ar;
 	const char *buf;
 	size_t len;
+	const struct mc_scan_kernels *scan; /* line and boundary scanners */
 	struct mc_mime_limits lim;
 	size_t cap_parts, cap_headers, cap_warnings;
 	struct frame *frames;
@@ -164,7 +176,7 @@ static int encoding_of(struct mc_span v)
 
 	v = trim(v);
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (mc__mime_ieq(v.p, v.n, map[i].name))
+		if (v.n == strlen(map[i].name) && mc__mime_ieq(v.p, v.n, map[i].name))
 			return map[i].enc;
 	return MC_MIME_ENC_UNKNOWN;
 }
@@ -233,13 +245,14 @@ static void end_headers(struct parser *P, size_t body)
 	for (uint32_t h = 0; h < pt->nheaders; h++) {
 		const struct mc_mime_header *hd = &m->headers[pt->first_header + h];
 
-		if (mc__mime_ieq(hd->name.p, hd->name.n, "content-type")) {
+		/* the lengths first: most fields are neither */
+		if (hd->name.n == 12 && mc__ieq_n(hd->name.p, "content-type", 12)) {
 			if (ct)
 				warn(P, MC_MIME_W_DUPLICATE_CONTENT_TYPE, e, hd->offset);
 			else
 				ct = hd;
-		} else if (!cte &&
-		           mc__mime_ieq(hd->name.p, hd->name.n, "content-transfer-encoding")) {
+		} else if (!cte && hd->name.n == 25 &&
+		           mc__ieq_n(hd->name.p, "content-transfer-encoding", 25)) {
 			cte = hd;
 		}
 	}
@@ -249,7 +262,7 @@ static void end_headers(struct parser *P, size_t body)
 		else
 			warn(P, MC_MIME_W_BAD_CONTENT_TYPE, e, ct->offset);
 	} else if (pt->parent != NONE && m->parts[pt->parent].kind == MC_MIME_MULTIPART &&
-	           mc_mime_span_eq(m->parts[pt->parent].subtype, "digest")) {
+	           SPAN_IS(m->parts[pt->parent].subtype, "digest")) {
 		pt->type.p = "message"; /* RFC 2046 section 5.1.5 */
 		pt->type.n = 7;
 		pt->subtype.p = "rfc822";
@@ -260,10 +273,10 @@ static void end_headers(struct parser *P, size_t body)
 		if (pt->encoding == MC_MIME_ENC_UNKNOWN)
 			warn(P, MC_MIME_W_UNKNOWN_ENCODING, e, cte->offset);
 	}
-	multipart = mc_mime_span_eq(pt->type, "multipart");
-	message = mc_mime_span_eq(pt->type, "message") &&
-	          (mc_mime_span_eq(pt->subtype, "rfc822") ||
-	           mc_mime_span_eq(pt->subtype, "global") || mc_mime_span_eq(pt->subtype, "news"));
+	multipart = SPAN_IS(pt->type, "multipart");
+	message = SPAN_IS(pt->type, "message") &&
+	          (SPAN_IS(pt->subtype, "rfc822") || SPAN_IS(pt->subtype, "global") ||
+	           SPAN_IS(pt->subtype, "news"));
 	if (multipart || message) {
 		int identity = pt->encoding <= MC_MIME_ENC_BINARY;
 
@@ -315,6 +328,31 @@ leaf:
 static int is_ftext(int c)
 {
 	return c >= 33 && c <= 126 && c != ':';
+}
+
+/* The first i' >= i with b[i'] not ftext, or end: eight bytes at a time on
+ * little-endian machines (bit 7 of each byte of "bad" flags a byte < 0x21,
+ * > 0x7e or ':'; a borrow or carry can only flag bytes above a truly flagged
+ * one, so the lowest flag is exact). */
+static size_t ftext_end(const char *b, size_t i, size_t end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+
+	for (; i + 8 <= end; i += 8) {
+		uint64_t x, c, bad;
+
+		memcpy(&x, b + i, 8);
+		c = x ^ (ones * ':');
+		bad = ((x - ones * 0x21) & ~x) | (x + ones * 0x01) | x | ((c - ones) & ~c);
+		bad &= high;
+		if (bad)
+			return i + (size_t)__builtin_ctzll(bad) / 8;
+	}
+#endif
+	while (i < end && is_ftext((unsigned char)b[i]))
+		i++;
+	return i;
 }
 
 static void add_header(struct parser *P, size_t ls, size_t n1, size_t vs, size_t ce)
@@ -415,6 +453,47 @@ static int header_line(struct parser *P, size_t ls, size_t ce, size_t le)
 	return 1;
 }
 
+/* The field starting at the line start pos, taken whole when it is plain:
+ * the name starts with a field character other than '-' (a '-' line may be a
+ * delimiter), it is not a "From " line, a colon follows the name, it ends
+ * with a line break, holds no NUL, is no longer than max_line (so none of its
+ * lines is) and fits under max_header_bytes. Then it is indexed as
+ * header_line would index its lines one by one, and the index after its
+ * last line break is returned; otherwise 0 (take it line by line). */
+static size_t header_field(struct parser *P, size_t pos)
+{
+	const char *b = P->buf;
+	size_t fe, i, n1, ce;
+	unsigned char c = (unsigned char)b[pos];
+
+	if (!is_ftext(c) || c == '-' ||
+	    (c == 'F' && P->len - pos >= 5 && memcmp(b + pos, "From ", 5) == 0))
+		return 0;
+	fe = pos + P->scan->field_end(b + pos, P->len - pos);
+	if (fe >= P->len || b[fe] != '\n' || fe - pos > P->lim.max_line ||
+	    P->hdr_bytes > P->lim.max_header_bytes ||
+	    fe + 1 - pos > P->lim.max_header_bytes - P->hdr_bytes)
+		return 0;
+	/* name, white space, colon: none of these cross a line break */
+	i = ftext_end(b, pos + 1, fe); /* b[fe] is '\n': not ftext either */
+	n1 = i;
+	while (mc__is_wsp((unsigned char)b[i]))
+		i++;
+	if (b[i] != ':')
+		return 0;
+	for (i++; mc__is_wsp((unsigned char)b[i]); i++)
+		;
+	/* the value ends before the last line's CR LF (fe - 1 > pos: the
+	 * name and the colon come first) */
+	ce = b[fe - 1] == '\r' ? fe - 1 : fe;
+	P->hdr_bytes += fe + 1 - pos;
+	/* hdr_lines is only compared with 0 and 1 (the envelope "From " line
+	 * must be the first): one per field is as good as one per line */
+	P->hdr_lines++;
+	add_header(P, pos, n1, i, i > ce ? i : ce);
+	return fe + 1;
+}
+
 /* ==== delimiters ==================================================================== */
 
 /* Index of the innermost open multipart frame whose delimiter the line
@@ -477,7 +556,7 @@ static int owner_is_multipart_leaf(struct parser *P)
 		return 1;
 	else
 		return 0;
-	return mc_mime_span_eq(pt->type, "multipart");
+	return SPAN_IS(pt->type, "multipart");
 }
 
 /* Ends the open content and every frame above index k (k = -1: all). e is
@@ -592,28 +671,17 @@ static void on_delimiter(struct parser *P, int k, int close, size_t ls, size_t l
 /* ==== the scan ===================================================================== */
 
 /* Next line start >= pos that begins with "--" (pos is a line start), or len. */
-static size_t next_dash_line(const char *b, size_t len, size_t pos)
+static size_t next_dash_line(const struct parser *P, size_t pos)
 {
-	while (pos + 1 < len) {
-		const char *r;
+	const char *b = P->buf;
+	size_t len = P->len, q;
 
-		if (b[pos] == '-' && b[pos + 1] == '-')
-			return pos;
-		r = memchr(b + pos + 1, '-', len - pos - 1);
-		for (;;) {
-			size_t q;
-
-			if (!r)
-				return len;
-			q = (size_t)(r - b);
-			if (b[q - 1] == '\n' && q + 1 < len && b[q + 1] == '-')
-				return q;
-			if (q + 1 >= len)
-				return len;
-			r = memchr(b + q + 1, '-', len - q - 1);
-		}
-	}
-	return len;
+	if (pos + 1 >= len)
+		return len;
+	if (b[pos] == '-' && b[pos + 1] == '-')
+		return pos;
+	q = P->scan->dashline(b + pos, len - pos); /* the "\n" of "\n--" */
+	return q < len - pos ? pos + q + 1 : len;
 }
 
 static void scan(struct parser *P)
@@ -630,20 +698,25 @@ static void scan(struct parser *P)
 		return;
 	P->st = S_HEADER;
 	while (pos < len && !P->oom) {
-		const char *nl;
 		size_t le, ce;
 		int k = -1, close = 0;
 
 		if (P->st != S_HEADER) {
 			if (!P->nactive)
 				break; /* nothing can end this content but the input */
-			pos = next_dash_line(b, len, pos);
+			pos = next_dash_line(P, pos);
 			if (pos >= len)
 				break;
+		} else {
+			size_t next = header_field(P, pos);
+
+			if (next) {
+				pos = next;
+				continue;
+			}
 		}
-		nl = memchr(b + pos, '\n', len - pos);
-		le = nl ? (size_t)(nl - b) + 1 : len;
-		ce = nl ? le - 1 : len;
+		ce = pos + P->scan->eol(b + pos, len - pos);
+		le = ce < len ? ce + 1 : len;
 		if (ce > pos && b[ce - 1] == '\r')
 			ce--;
 		if (P->nactive && ce - pos >= 2 && b[pos] == '-' && b[pos + 1] == '-')
@@ -716,6 +789,9 @@ mc_status mc_mime_parse(const void *buf, size_t len, const struct mc_mime_limits
 	P.lim = def;
 	P.buf = buf ? buf : "";
 	P.len = len;
+	P.scan = mc__scan_kernels_for(MC_ISA_AUTO);
+	if (!P.scan)
+		P.scan = &mc__scan_scalar;
 	P.warned_long = P.warned_nul = P.warned_limit = NONE;
 	m = mc__arena_alloc(&P.ar, sizeof *m + sizeof(struct mc__arena));
 	P.frames = mc__arena_alloc(&P.ar, (def.max_depth + 2u) * sizeof *P.frames);

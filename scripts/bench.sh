@@ -51,7 +51,7 @@ log() { printf '\n== bench.sh: %s\n' "$*"; }
 # ---- 1. packages
 if [ "$install" = 1 ]; then
 	pkgs=(build-essential cmake ninja-build pkg-config libbenchmark-dev libssl-dev
-		libgmime-3.0-dev libb64-dev python3-matplotlib coreutils)
+		libgmime-3.0-dev libb64-dev libmimetic-dev python3-matplotlib coreutils)
 	missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
