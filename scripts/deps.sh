@@ -7,9 +7,9 @@ pkgs=(build-essential cmake ninja-build pkg-config coreutils python3)
 case "$what" in
 demo) ;;
 test) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	     qemu-user libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev clang-format-14
+	     qemu-user libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev clang-format-14
 	     valgrind) ;;
-bench) pkgs+=(libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev python3-matplotlib) ;;
+bench) pkgs+=(libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev python3-matplotlib) ;;
 *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 missing=()

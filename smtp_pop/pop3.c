@@ -44,6 +44,7 @@
 #include "mimecodec/base64.h"
 #include "mimecodec/maildir.h"
 #include "mimecodec/pop3.h"
+#include "mimecodec/providers.h"
 #include "pingpong.h"
 
 #define POP3_SASL_LINE_MAX 255      /* RFC 5034 4: initial response line limit */
@@ -389,39 +390,12 @@ void mc_pop3_caps_line(struct mc_pop3_caps *caps, const char *p, size_t n)
 
 /* ================================================================ providers */
 
-/* The provider table: mail domains and the POP3 server each provider
- * documents (all implicit TLS, port 995). Add providers here only. */
-static const struct {
-	const char *domain, *host;
-} providers[] = {
-    {"gmail.com", "pop.gmail.com"},
-    {"googlemail.com", "pop.gmail.com"},
-    {"outlook.com", "outlook.office365.com"},
-    {"hotmail.com", "outlook.office365.com"},
-    {"live.com", "outlook.office365.com"},
-    {"msn.com", "outlook.office365.com"},
-    {"office365.com", "outlook.office365.com"},
-    {"yahoo.com", "pop.mail.yahoo.com"},
-    {"ymail.com", "pop.mail.yahoo.com"},
-    {"163.com", "pop.163.com"},
-    {"126.com", "pop.126.com"},
-    {"qq.com", "pop.qq.com"},
-    {"foxmail.com", "pop.qq.com"},
-};
-
+/* The table is shared with SMTP: smtp_pop/providers.c. */
 const char *mc_pop3_provider_host(const char *a)
 {
-	const char *at;
+	const struct mc_provider *p = mc_provider_find(a);
 
-	if (!a)
-		return NULL;
-	at = strrchr(a, '@');
-	if (at)
-		a = at + 1;
-	for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
-		if (strcasecmp(a, providers[i].domain) == 0)
-			return providers[i].host;
-	return NULL;
+	return p ? p->pop3_host : NULL;
 }
 
 /* ================================================================ errors */

@@ -135,7 +135,8 @@ MC_API void mc_pop3_caps_line(struct mc_pop3_caps *caps, const char *line, size_
  * ("someone@gmail.com" or "gmail.com"): pop.gmail.com, outlook.office365.com,
  * pop.mail.yahoo.com, pop.163.com, pop.126.com, pop.qq.com; all implicit TLS
  * on port 995. Returns the host name (static storage) or NULL when unknown.
- * The table (pop3.c, "providers") is the one place these names live. */
+ * The table (smtp_pop/providers.c, mimecodec/providers.h) is the one place
+ * these names live, shared with SMTP. */
 MC_API const char *mc_pop3_provider_host(const char *addr_or_domain);
 
 /* ---- options --------------------------------------------------------------------- */
