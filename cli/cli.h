@@ -62,6 +62,18 @@ struct cli_part_info {
 };
 int cli_part_info(const struct mc_mime_message *m, size_t i, struct cli_part_info *pi);
 
+/* Shared by send, fetch and demo (netopts.c). */
+/* plain://HOST[:PORT] or tls_scheme://HOST[:PORT] (HOST may be [IPv6]); *tls is
+ * 1 for tls_scheme. Returns 0, or -1 for anything else. */
+int cli_parse_url(const char *url, const char *plain, const char *tls_scheme, int *tls, char *host,
+                  size_t hcap, char *port, size_t pcap);
+/* First line of a secret file, in a fresh buffer for cli_secret_free; NULL
+ * after printing why. */
+char *cli_read_secret(const char *cmd, const char *path, const char *what);
+void cli_secret_free(char *p); /* wipes, then frees */
+void cli_trace_stderr(void *ctx, int kind, const char *text, size_t n);
+const char *cli_need_arg(const char *cmd, int argc, char **argv, int *i);
+
 int cmd_base64(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_extract(int argc, char **argv);

@@ -234,85 +234,6 @@ static void add_row(struct demo *d, const char *stage, uint64_t bytes, double se
 	r->rss_kib = peak_rss_kib(RUSAGE_SELF);
 }
 
-/* scheme://HOST[:PORT], HOST may be [IPv6]; *tls is 1 for tls_scheme. */
-static int parse_url(const char *url, const char *plain, const char *tls_scheme, int *tls,
-                     char *host, size_t hcap, char *port, size_t pcap)
-{
-	size_t pl = strlen(plain), tl = strlen(tls_scheme);
-	const char *p, *h, *he, *pe;
-	unsigned v;
-
-	if (strncmp(url, plain, pl) == 0 && strncmp(url + pl, "://", 3) == 0) {
-		*tls = 0;
-		p = url + pl + 3;
-	} else if (strncmp(url, tls_scheme, tl) == 0 && strncmp(url + tl, "://", 3) == 0) {
-		*tls = 1;
-		p = url + tl + 3;
-	} else {
-		return -1;
-	}
-	h = p;
-	if (*p == '[') {
-		if (!(he = strchr(p, ']')))
-			return -1;
-		h = p + 1;
-		p = he + 1;
-	} else {
-		for (he = p; *he && *he != ':' && *he != '/'; he++)
-			;
-		p = he;
-	}
-	if (he == h || (size_t)(he - h) >= hcap)
-		return -1;
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = '\0';
-	port[0] = '\0';
-	if (*p == ':') {
-		for (pe = ++p; *pe >= '0' && *pe <= '9'; pe++)
-			;
-		if (pe == p || (size_t)(pe - p) >= pcap)
-			return -1;
-		memcpy(port, p, (size_t)(pe - p));
-		port[pe - p] = '\0';
-		if (cli_parse_uint(port, &v) || v == 0 || v > 65535)
-			return -1;
-		p = pe;
-	}
-	if (*p == '/')
-		p++;
-	return *p ? -1 : 0;
-}
-
-static char *read_secret(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = calloc(1, 4096);
-	size_t n = 0;
-
-	if (f && buf)
-		n = fread(buf, 1, 4095, f);
-	if (f)
-		fclose(f);
-	if (!buf || !n) {
-		cli_err(CMD, "cannot read the password file %s", path);
-		free(buf);
-		return NULL;
-	}
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return buf;
-}
-
-static void secret_free(char *p)
-{
-	if (p) {
-		volatile char *v = p;
-
-		while (*v)
-			*v++ = '\0';
-		free(p);
-	}
-}
-
 static void hex(const unsigned char *d, size_t n, char *out)
 {
 	static const char x[] = "0123456789abcdef";
@@ -556,8 +477,8 @@ static int mail_stage(const struct mail_opts *mo, unsigned mib, long codec_rss)
 	memset(&po, 0, sizeof po);
 	/* servers: given, or the provider table by the user's domain */
 	if (mo->smtp) {
-		if (parse_url(mo->smtp, "smtp", "smtps", &stls, shost, sizeof shost, sport,
-		              sizeof sport)) {
+		if (cli_parse_url(mo->smtp, "smtp", "smtps", &stls, shost, sizeof shost, sport,
+		                  sizeof sport)) {
 			cli_err(CMD,
 			        "invalid --smtp '%s': smtp://HOST[:PORT] or smtps://HOST[:PORT]",
 			        mo->smtp);
@@ -575,8 +496,8 @@ static int mail_stage(const struct mail_opts *mo, unsigned mib, long codec_rss)
 		stls = p->smtp_tls == MC_SMTP_IMPLICIT;
 	}
 	if (mo->pop3) {
-		if (parse_url(mo->pop3, "pop3", "pop3s", &ptls, phost, sizeof phost, pport,
-		              sizeof pport)) {
+		if (cli_parse_url(mo->pop3, "pop3", "pop3s", &ptls, phost, sizeof phost, pport,
+		                  sizeof pport)) {
 			cli_err(CMD,
 			        "invalid --pop3 '%s': pop3://HOST[:PORT] or pop3s://HOST[:PORT]",
 			        mo->pop3);
@@ -597,7 +518,7 @@ static int mail_stage(const struct mail_opts *mo, unsigned mib, long codec_rss)
 		cli_err(CMD, "--from/--to (default: --user) must be addresses");
 		goto fail;
 	}
-	if (!(password = read_secret(mo->pwfile)))
+	if (!(password = cli_read_secret(CMD, mo->pwfile, "password")))
 		goto fail;
 	so.host = shost;
 	so.port = sport[0] ? sport : NULL;
@@ -905,7 +826,7 @@ end:
 	if (fd >= 0)
 		close(fd);
 	mc_compose_free(c);
-	secret_free(password);
+	cli_secret_free(password);
 	if (ok)
 		printf("demo: PASS: the %u MiB attachment went through SMTP, the MTA, POP3 and the "
 		       "parser and came back byte-identical (sha256 %.16s...)\n",

@@ -110,111 +110,15 @@ static mc_status eml_rewind(void *ctx)
 
 /* ---- options ------------------------------------------------------------------ */
 
-/* smtp://HOST[:PORT] or smtps://HOST[:PORT], HOST may be [IPv6]. */
+/* URL to transport options through the shared parser (netopts.c). */
 static int parse_server(const char *url, int *tls, char *host, size_t hcap, char *port, size_t pcap)
 {
-	const char *p, *h, *he, *pe;
-	unsigned v;
+	int implicit;
 
-	if (strncmp(url, "smtp://", 7) == 0) {
-		*tls = MC_SMTP_STARTTLS;
-		p = url + 7;
-	} else if (strncmp(url, "smtps://", 8) == 0) {
-		*tls = MC_SMTP_IMPLICIT;
-		p = url + 8;
-	} else {
+	if (cli_parse_url(url, "smtp", "smtps", &implicit, host, hcap, port, pcap))
 		return -1;
-	}
-	h = p;
-	if (*p == '[') {
-		he = strchr(p, ']');
-		if (!he)
-			return -1;
-		h = p + 1;
-		p = he + 1;
-	} else {
-		for (he = p; *he && *he != ':' && *he != '/'; he++)
-			;
-		p = he;
-	}
-	if (he == h || (size_t)(he - h) >= hcap)
-		return -1;
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = '\0';
-	port[0] = '\0';
-	if (*p == ':') {
-		for (pe = ++p; *pe >= '0' && *pe <= '9'; pe++)
-			;
-		if (pe == p || (size_t)(pe - p) >= pcap)
-			return -1;
-		memcpy(port, p, (size_t)(pe - p));
-		port[pe - p] = '\0';
-		if (cli_parse_uint(port, &v) || v == 0 || v > 65535)
-			return -1;
-		p = pe;
-	}
-	if (*p == '/')
-		p++;
-	return *p ? -1 : 0;
-}
-
-/* First line of path into a fresh buffer (to be cleansed and freed). */
-static char *read_secret(const char *path, const char *what)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		cli_err(CMD, "%s file %s: %s", what, path, strerror(errno));
-		return NULL;
-	}
-	buf = calloc(1, 16384);
-	if (!buf) {
-		fclose(f);
-		cli_err(CMD, "out of memory");
-		return NULL;
-	}
-	n = fread(buf, 1, 16383, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!buf[0]) {
-		cli_err(CMD, "%s file %s is empty", what, path);
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-static void secret_free(char *p)
-{
-	if (p) {
-		volatile char *v = p;
-
-		while (*v)
-			*v++ = '\0';
-		free(p);
-	}
-}
-
-static void trace_stderr(void *ctx, int kind, const char *text, size_t n)
-{
-	(void)ctx;
-	fprintf(stderr, "%s %.*s\n",
-	        kind == MC_TRACE_SEND   ? ">"
-	        : kind == MC_TRACE_RECV ? "<"
-	                                : "*",
-	        (int)n, text);
-}
-
-static const char *need_arg(int argc, char **argv, int *i)
-{
-	if (*i + 1 >= argc) {
-		cli_err(CMD, "%s needs a value", argv[*i]);
-		return NULL;
-	}
-	return argv[++*i];
+	*tls = implicit ? MC_SMTP_IMPLICIT : MC_SMTP_STARTTLS;
+	return 0;
 }
 
 /* ---- composing from options -------------------------------------------------- */
@@ -388,10 +292,10 @@ int cmd_send(int argc, char **argv)
 		const char *a = argv[i], *v = NULL;
 		unsigned u;
 
-#define VAL()                                        \
-	do {                                         \
-		if (!(v = need_arg(argc, argv, &i))) \
-			goto done;                   \
+#define VAL()                                                 \
+	do {                                                  \
+		if (!(v = cli_need_arg(CMD, argc, argv, &i))) \
+			goto done;                            \
 	} while (0)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			help(stdout);
@@ -437,7 +341,7 @@ int cmd_send(int argc, char **argv)
 			}
 			*(a[2] == 'r' ? &retries : a[2] == 't' ? &timeout : &backoff) = u;
 		} else if (strcmp(a, "--trace") == 0) {
-			o.trace = trace_stderr;
+			o.trace = cli_trace_stderr;
 		} else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 ||
 		           strcmp(a, "--cc") == 0) {
 			const char *name, *addr;
@@ -599,9 +503,9 @@ int cmd_send(int argc, char **argv)
 		else if (fstat(src.in.fd, &sb) == 0 && S_ISREG(sb.st_mode))
 			body.size = (uint64_t)sb.st_size;
 	}
-	if (pwfile && !(password = read_secret(pwfile, "password")))
+	if (pwfile && !(password = cli_read_secret(CMD, pwfile, "password")))
 		goto done;
-	if (tokfile && !(token = read_secret(tokfile, "token")))
+	if (tokfile && !(token = cli_read_secret(CMD, tokfile, "token")))
 		goto done;
 	o.password = password;
 	o.oauth_token = token;
@@ -643,8 +547,8 @@ done:
 	mc_compose_free(c);
 	unload(&text);
 	unload(&html);
-	secret_free(password);
-	secret_free(token);
+	cli_secret_free(password);
+	cli_secret_free(token);
 	free(rc);
 	if (bufs)
 		for (size_t i = 0; i < nbufs; i++)
