@@ -703,7 +703,7 @@ static int mail_stage(const struct mail_opts *mo, unsigned mib, long codec_rss)
 			goto fail;
 		}
 		add_row(d,
-		        ptls ? "POP3 fetch (TLS) -> Maildir, fsync"
+		        ptls ? "POP3 fetch (implicit TLS) -> Maildir, fsync"
 		             : "POP3 fetch (STLS) -> Maildir, fsync",
 		        res.bytes, now() - t0);
 		if (!d->found[0]) {

@@ -4,9 +4,9 @@
 # layers, Postfix and Dovecot through scripts/mailservers.sh), builds Release,
 # starts a real Postfix + Dovecot on free 127.0.0.1 ports in a state directory
 # of its own (so two runs never collide), runs
-#   mimecodec demo --smtp smtp://127.0.0.1:PORT --pop3 pop3://127.0.0.1:PORT
+#   mimecodec demo --smtp smtp://127.0.0.1:PORT --pop3 pop3s://127.0.0.1:PORT
 #                  --user alice@example.test --password-file F --cafile CA
-# (codec stage, then compose + SMTP STARTTLS/AUTH + delivery + POP3 STLS +
+# (codec stage, then compose + SMTP STARTTLS/AUTH + delivery + POP3S +
 # parse + extract + sha256), and stops the servers by PID on exit.
 # Not root (the servers need it): only the codec stage runs.
 set -euo pipefail
@@ -53,7 +53,7 @@ fi
 printf '%s\n' alice-pw >"$state/alice.pw"
 chmod 600 "$state/alice.pw"
 rc=0
-"$mc" demo --smtp "smtp://127.0.0.1:$MC_SMTP_PORT" --pop3 "pop3://127.0.0.1:$MC_POP3_PORT" \
+"$mc" demo --smtp "smtp://127.0.0.1:$MC_SMTP_PORT" --pop3 "pop3s://127.0.0.1:$MC_POP3S_PORT" \
 	--user alice@example.test --password-file "$state/alice.pw" --cafile "$MC_MAILSRV_CA" \
 	--to alice@example.test "$@" || rc=$?
 exit $rc
