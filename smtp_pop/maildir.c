@@ -237,14 +237,30 @@ mc_status mc_maildir_sync(struct mc_maildir *md)
 	return st;
 }
 
-/* tmp/<from> -> new/<from>,S=<size>; see [durability]. */
+/* tmp/<from> and new/<to> are one file (a link): errno is left as EEXIST
+ * when they are not. */
+static int same_file(const struct mc_maildir *md, const char *from, const char *to)
+{
+	struct stat a, b;
+	int same = fstatat(md->tmpfd, from, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	           fstatat(md->newfd, to, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+	           a.st_ino == b.st_ino;
+
+	errno = EEXIST;
+	return same;
+}
+
+/* tmp/<from> -> new/<from>,S=<size>; see [durability]. A crash between the
+ * link and the unlink leaves both names: the next move only unlinks. */
 static mc_status md_move(struct mc_maildir *md, const char *from, uint64_t size, char *name,
                          size_t cap)
 {
 	char to[MC_MAILDIR_NAME_MAX + 32];
 
 	snprintf(to, sizeof to, "%s,S=%llu", from, (unsigned long long)size);
-	if (linkat(md->tmpfd, from, md->newfd, to, 0) == 0) {
+	if (linkat(md->tmpfd, from, md->newfd, to, 0) == 0 ||
+	    (errno == EEXIST && same_file(md, from, to))) {
+		/* linked now, or by a run killed before its unlink */
 		if (unlinkat(md->tmpfd, from, 0) != 0 && errno != ENOENT)
 			return md_fail(md, MC_EIO, "unlink tmp/%s: %s", from, strerror(errno));
 	} else if (errno == ENOENT) {

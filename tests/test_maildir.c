@@ -159,6 +159,47 @@ static void test_deliver(void)
 		CHECK_EQ_SIZE(count_dir("new"), before + 101);
 		mc_maildir_close(&md2);
 	}
+	/* a crash between the link into new/ and the unlink from tmp/ leaves the
+	 * file in both: recovery finishes the move (it used to fail for good with
+	 * "new/... exists already", so no later fetch could complete) */
+	{
+		char tmpname[MC_MAILDIR_NAME_MAX], from[1024], to[1200], other[1200];
+		size_t before = count_dir("new");
+		struct mc_maildir md2;
+		FILE *f;
+
+		CHECK_EQ_INT(mc_maildir_begin(&md), MC_OK);
+		CHECK_EQ_INT(mc_maildir_write(&md, "hello\r\n", 7), MC_OK);
+		CHECK_EQ_INT(mc_maildir_sync(&md), MC_OK);
+		snprintf(tmpname, sizeof tmpname, "%s", mc_maildir_tmpname(&md));
+		md.name[0] = '\0'; /* "crash" right after the link */
+		snprintf(from, sizeof from, "%s/tmp/%s", root, tmpname);
+		snprintf(to, sizeof to, "%s/new/%s,S=7", root, tmpname);
+		CHECK(link(from, to) == 0);
+		CHECK_EQ_INT(mc_maildir_open(&md2, root), MC_OK);
+		CHECK_EQ_INT(mc_maildir_recover(&md2, tmpname, name, sizeof name), MC_OK);
+		CHECK(name_ok(name, 7));
+		CHECK_EQ_SIZE(count_dir("tmp"), 0);
+		CHECK_EQ_SIZE(count_dir("new"), before + 1);
+		/* a different file under the name in new/ is never overwritten */
+		CHECK_EQ_INT(mc_maildir_begin(&md), MC_OK);
+		CHECK_EQ_INT(mc_maildir_write(&md, "world\r\n", 7), MC_OK);
+		CHECK_EQ_INT(mc_maildir_sync(&md), MC_OK);
+		snprintf(tmpname, sizeof tmpname, "%s", mc_maildir_tmpname(&md));
+		md.name[0] = '\0';
+		snprintf(other, sizeof other, "%s/new/%s,S=7", root, tmpname);
+		f = fopen(other, "wb");
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+		CHECK_EQ_INT(mc_maildir_recover(&md2, tmpname, name, sizeof name), MC_EIO);
+		CHECK_EQ_SIZE(count_dir("tmp"), 1);
+		unlink(other);
+		CHECK_EQ_INT(mc_maildir_recover(&md2, tmpname, name, sizeof name), MC_OK);
+		CHECK_EQ_SIZE(count_dir("tmp"), 0);
+		CHECK_EQ_SIZE(count_dir("new"), before + 2);
+		mc_maildir_close(&md2);
+	}
 	/* closing with a delivery in progress removes it */
 	CHECK_EQ_INT(mc_maildir_begin(&md), MC_OK);
 	mc_maildir_close(&md);
