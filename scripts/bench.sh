@@ -70,7 +70,7 @@ fi
 log "building $build"
 if [ -z "${SOURCE_DIR:-}${BUILD_DIR:-}" ] && [ -f CMakePresets.json ] &&
 	cmake --list-presets 2>/dev/null | grep -q '"release"'; then
-	cmake --preset release # binaryDir build/release
+	cmake --preset release -DMC_BUILD_BENCH=ON # binaryDir build/release
 else
 	cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi

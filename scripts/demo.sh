@@ -21,8 +21,8 @@ if ! dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok i
 		  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 			--no-install-recommends libssl-dev >/dev/null; }
 fi
-cmake --preset release -DMC_BUILD_BENCH=OFF >/dev/null
-cmake --build --preset release
+cmake --preset release >/dev/null
+cmake --build --preset release --target mimecodec_cli # the tool only: no benchmarks, no tests
 mc=build/release/mimecodec
 
 # --size-mib N (default 256) sizes Postfix's message_size_limit too

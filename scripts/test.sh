@@ -54,7 +54,7 @@ if cmake --preset fuzz -DMC_FUZZ_SECONDS="$fuzz_seconds" >/dev/null && cmake --b
 else total_fail=$((total_fail + 1)); fi
 
 step "3/8 Release: benchmark smoke"
-if cmake --preset release >/dev/null && cmake --build --preset release; then
+if cmake --preset release -DMC_BUILD_BENCH=ON >/dev/null && cmake --build --preset release; then
 	run_ctest --test-dir build/release -L bench -j 1
 else total_fail=$((total_fail + 1)); fi
 
