@@ -62,6 +62,22 @@ struct cli_part_info {
 };
 int cli_part_info(const struct mc_mime_message *m, size_t i, struct cli_part_info *pi);
 
+/* "Name <addr>" or "addr" (compose, send): *addr and *name (NULL when none)
+ * point into *buf, a copy the caller frees. A value with control characters
+ * is kept whole, so it is refused as an address rather than split around a
+ * CR LF. Returns 0, or -1 when out of memory. */
+int cli_split_addr(const char *s, char **buf, const char **name, const char **addr);
+
+/* A --text-file / --html-file loaded whole (cli_load), for compose and send. */
+struct cli_loaded {
+	struct cli_input in;
+	const char *data;
+	size_t len;
+	char *owned;
+	int open;
+};
+void cli_unload(struct cli_loaded *l);
+
 /* Shared by send, fetch and demo (netopts.c). */
 /* plain://HOST[:PORT] or tls_scheme://HOST[:PORT] (HOST may be [IPv6]); *tls is
  * 1 for tls_scheme. Returns 0, or -1 for anything else. */

@@ -34,56 +34,6 @@ static void help(FILE *f)
 	           "  --size            print the exact size in bytes instead of the message\n");
 }
 
-/* "Name <addr>" or "addr": splits into name (may be NULL) and address, in
- * buf (a copy the caller frees). */
-static int split_addr(const char *s, char **buf, const char **name, const char **addr)
-{
-	char *lt, *gt, *b = malloc(strlen(s) + 1);
-	size_t n;
-
-	if (!b)
-		return -1;
-	memcpy(b, s, strlen(s) + 1);
-	*buf = b;
-	*name = NULL;
-	*addr = b;
-	lt = strrchr(b, '<');
-	gt = strrchr(b, '>');
-	if (!lt || !gt || gt < lt || gt[1] != '\0')
-		return 0;
-	*gt = '\0';
-	*addr = lt + 1;
-	*lt = '\0';
-	n = strlen(b);
-	while (n && (b[n - 1] == ' ' || b[n - 1] == '\t'))
-		b[--n] = '\0';
-	while (*b == ' ' || *b == '\t')
-		b++, n--;
-	if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
-		b[n - 1] = '\0';
-		b++;
-	}
-	*name = *b ? b : NULL;
-	return 0;
-}
-
-struct loaded {
-	struct cli_input in;
-	const char *data;
-	size_t len;
-	char *owned;
-	int open;
-};
-
-static void unload(struct loaded *l)
-{
-	if (!l->open)
-		return;
-	free(l->owned);
-	cli_input_close(&l->in);
-	l->open = 0;
-}
-
 enum { A_FROM, A_TO, A_CC, A_REPLY };
 
 static int add_address(struct mc_compose *c, int kind, const char *opt, const char *val)
@@ -92,7 +42,7 @@ static int add_address(struct mc_compose *c, int kind, const char *opt, const ch
 	char *buf;
 	mc_status st;
 
-	if (split_addr(val, &buf, &name, &addr)) {
+	if (cli_split_addr(val, &buf, &name, &addr)) {
 		cli_err(CMD, "out of memory");
 		return -1;
 	}
@@ -122,7 +72,7 @@ static int add_address(struct mc_compose *c, int kind, const char *opt, const ch
 int cmd_compose(int argc, char **argv)
 {
 	struct mc_compose *c = NULL;
-	struct loaded text = {0}, html = {0};
+	struct cli_loaded text = {0}, html = {0};
 	const char *text_arg = NULL, *text_file = NULL, *html_file = NULL, *out = NULL;
 	int rc = 1, have_from = 0, nrcpt = 0, size_only = 0, fd = 1;
 	mc_status st;
@@ -284,7 +234,7 @@ done:
 		unlink(out);
 	}
 	mc_compose_free(c);
-	unload(&text);
-	unload(&html);
+	cli_unload(&text);
+	cli_unload(&html);
 	return rc;
 }

@@ -123,59 +123,6 @@ static int parse_server(const char *url, int *tls, char *host, size_t hcap, char
 
 /* ---- composing from options -------------------------------------------------- */
 
-/* "Name <addr>" or "addr": the address part (a pointer into s or into *buf,
- * a copy the caller frees) and the display name (NULL when none). */
-static int split_addr(const char *s, char **buf, const char **name, const char **addr)
-{
-	size_t len = strlen(s), n;
-	char *b = malloc(len + 1), *lt, *gt;
-
-	if (!b)
-		return -1;
-	memcpy(b, s, len + 1);
-	*buf = b;
-	*name = NULL;
-	*addr = b;
-	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
-		if (*q < 0x20 || *q == 0x7f)
-			return 0; /* kept whole: refused as an address, never split around CR LF */
-	lt = strrchr(b, '<');
-	gt = strrchr(b, '>');
-	if (!lt || !gt || gt < lt || gt[1] != '\0')
-		return 0;
-	*gt = '\0';
-	*addr = lt + 1;
-	*lt = '\0';
-	n = strlen(b);
-	while (n && (b[n - 1] == ' ' || b[n - 1] == '\t'))
-		b[--n] = '\0';
-	while (*b == ' ' || *b == '\t')
-		b++, n--;
-	if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
-		b[n - 1] = '\0';
-		b++;
-	}
-	*name = *b ? b : NULL;
-	return 0;
-}
-
-struct loaded {
-	struct cli_input in;
-	const char *data;
-	size_t len;
-	char *owned;
-	int open;
-};
-
-static void unload(struct loaded *l)
-{
-	if (!l->open)
-		return;
-	free(l->owned);
-	cli_input_close(&l->in);
-	l->open = 0;
-}
-
 /* One compose option into c; returns 0 or -1 after printing why. */
 static int compose_opt(struct mc_compose *c, const char *a, const char *v)
 {
@@ -186,7 +133,7 @@ static int compose_opt(struct mc_compose *c, const char *a, const char *v)
 		const char *name, *addr;
 		char *buf;
 
-		if (split_addr(v, &buf, &name, &addr)) {
+		if (cli_split_addr(v, &buf, &name, &addr)) {
 			cli_err(CMD, "out of memory");
 			return -1;
 		}
@@ -264,7 +211,7 @@ int cmd_send(int argc, char **argv)
 	struct mc_smtp_body body = {0};
 	struct mc_smtp_rcpt *rc = NULL;
 	struct mc_compose *c = NULL;
-	struct loaded text = {0}, html = {0};
+	struct cli_loaded text = {0}, html = {0};
 	struct eml_src src;
 	struct stat sb;
 	const char *server = NULL, *pwfile = NULL, *tokfile = NULL, *eml = NULL, *from = NULL;
@@ -347,7 +294,7 @@ int cmd_send(int argc, char **argv)
 			const char *name, *addr;
 
 			VAL();
-			if (split_addr(v, &bufs[nbufs], &name, &addr)) {
+			if (cli_split_addr(v, &bufs[nbufs], &name, &addr)) {
 				cli_err(CMD, "out of memory");
 				rcode = 1;
 				goto done;
@@ -545,8 +492,8 @@ done:
 	if (have_src)
 		cli_input_close(&src.in);
 	mc_compose_free(c);
-	unload(&text);
-	unload(&html);
+	cli_unload(&text);
+	cli_unload(&html);
 	cli_secret_free(password);
 	cli_secret_free(token);
 	free(rc);

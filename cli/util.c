@@ -140,3 +140,50 @@ int cli_parse_uint(const char *s, unsigned *out)
 	*out = (unsigned)v;
 	return 0;
 }
+
+/* ---- compose and send options ---------------------------------------------- */
+
+/* "Name <addr>" or "addr": the address part (a pointer into s or into *buf,
+ * a copy the caller frees) and the display name (NULL when none). */
+int cli_split_addr(const char *s, char **buf, const char **name, const char **addr)
+{
+	size_t len = strlen(s), n;
+	char *b = malloc(len + 1), *lt, *gt;
+
+	if (!b)
+		return -1;
+	memcpy(b, s, len + 1);
+	*buf = b;
+	*name = NULL;
+	*addr = b;
+	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			return 0; /* kept whole: refused as an address, never split around CR LF */
+	lt = strrchr(b, '<');
+	gt = strrchr(b, '>');
+	if (!lt || !gt || gt < lt || gt[1] != '\0')
+		return 0;
+	*gt = '\0';
+	*addr = lt + 1;
+	*lt = '\0';
+	n = strlen(b);
+	while (n && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+		b[--n] = '\0';
+	while (*b == ' ' || *b == '\t')
+		b++, n--;
+	if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
+		b[n - 1] = '\0';
+		b++;
+	}
+	*name = *b ? b : NULL;
+	return 0;
+}
+
+void cli_unload(struct cli_loaded *l)
+{
+	if (!l->open)
+		return;
+	free(l->owned);
+	cli_input_close(&l->in);
+	l->open = 0;
+}
