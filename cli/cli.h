@@ -31,6 +31,12 @@ void cli_input_close(struct cli_input *in);
 /* Writes all n bytes to fd; returns 0, or -1 after printing an error. */
 int cli_write_all(int fd, const void *p, size_t n, const char *cmd);
 
+/* "mimecodec: CMD: NAME: <status> [(byte 0xNN)] at byte offset OFF": the bad
+ * byte is shown when OFF falls inside the current chunk (chunk[0] is at input
+ * offset chunk_start, chunk_len bytes long). */
+void cli_decode_error(const char *cmd, const char *name, int status, uint64_t off,
+                      const unsigned char *chunk, uint64_t chunk_start, long chunk_len);
+
 /* Parses a non-negative decimal that fits in unsigned; returns 0 or -1. */
 int cli_parse_uint(const char *s, unsigned *out);
 

@@ -91,12 +91,7 @@ static int decode(struct cli_input *in, int mode, unsigned flags)
 	if (s) {
 		uint64_t off = mc_b64_decoder_error_offset(&st);
 
-		if (s == MC_EBADCHAR && p && off >= start && off - start < (uint64_t)n)
-			cli_err(CMD, "%s: %s (byte 0x%02x) at byte offset %llu", in->name,
-			        mc_strerror(s), p[off - start], (unsigned long long)off);
-		else
-			cli_err(CMD, "%s: %s at byte offset %llu", in->name, mc_strerror(s),
-			        (unsigned long long)off);
+		cli_decode_error(CMD, in->name, s, off, p, start, n);
 		goto done;
 	}
 	rc = 0;

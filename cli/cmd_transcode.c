@@ -123,12 +123,7 @@ int cmd_transcode(int argc, char **argv)
 	if (s) {
 		uint64_t off = mc_transcoder_error_offset(st);
 
-		if (s == MC_EBADCHAR && p && off >= start && off - start < (uint64_t)n)
-			cli_err(CMD, "%s: %s (byte 0x%02x) at byte offset %llu", in.name,
-			        mc_strerror(s), p[off - start], (unsigned long long)off);
-		else
-			cli_err(CMD, "%s: %s at byte offset %llu", in.name, mc_strerror(s),
-			        (unsigned long long)off);
+		cli_decode_error(CMD, in.name, s, off, p, start, n);
 		goto done;
 	}
 	rc = 0;

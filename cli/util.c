@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mimecodec/status.h"
 
 void cli_err(const char *cmd, const char *fmt, ...)
 {
@@ -124,6 +125,18 @@ int cli_write_all(int fd, const void *p, size_t n, const char *cmd)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+void cli_decode_error(const char *cmd, const char *name, int status, uint64_t off,
+                      const unsigned char *chunk, uint64_t chunk_start, long chunk_len)
+{
+	if (status == MC_EBADCHAR && chunk && chunk_len > 0 && off >= chunk_start &&
+	    off - chunk_start < (uint64_t)chunk_len)
+		cli_err(cmd, "%s: %s (byte 0x%02x) at byte offset %llu", name, mc_strerror(status),
+		        chunk[off - chunk_start], (unsigned long long)off);
+	else
+		cli_err(cmd, "%s: %s at byte offset %llu", name, mc_strerror(status),
+		        (unsigned long long)off);
 }
 
 int cli_parse_uint(const char *s, unsigned *out)
