@@ -295,16 +295,17 @@ MIME_ROWS = [
 MIME_IMPLS = [("mimecodec", "mimecodec"), ("gmime", "GMime 3"), ("mimetic", "mimetic")]
 
 
-def mime_load(path):
-    """name -> {"median": run, "cv": run, ...} for the mime_* benchmarks (a run
-    without aggregates gives its iteration runs' median and spread)."""
+def agg_load(path, prefixes=("mime_",)):
+    """name -> {"median": run, "cv": run, ...} for the benchmarks whose names
+    start with one of prefixes (a run without aggregates gives its iteration
+    runs' median and spread)."""
     with open(path) as f:
         doc = json.load(f)
     aggs = defaultdict(dict)
     reps = defaultdict(list)
     for b in doc.get("benchmarks", []):
         name = b.get("run_name") or b["name"]
-        if not name.startswith("mime_") or b.get("error_occurred"):
+        if not name.startswith(prefixes) or b.get("error_occurred"):
             continue
         if b.get("run_type") == "aggregate":
             aggs[name][b.get("aggregate_name")] = b
@@ -331,8 +332,65 @@ def mime_load(path):
     return aggs
 
 
+QP_SIZE = 1 << 20
+
+
+def qp_section(path, py_path):
+    """Issue 3's table: quoted-printable at 1 MiB on every kernel beside GMime
+    (same binary) and Python's binascii (bench/qp_python.py, same run of
+    scripts/bench.sh)."""
+    aggs = agg_load(path, ("qp_", "peer_gmime_qp"))
+    if not aggs:
+        return []
+    py = {}
+    if py_path and os.path.exists(py_path):
+        with open(py_path) as f:
+            py = json.load(f)
+
+    def gbs_of(name):
+        m = aggs.get("%s/%d" % (name, QP_SIZE), {}).get("median")
+        return m["bytes_per_second"] / 1e9 if m and "bytes_per_second" in m else None
+
+    isas = [i for i in ("scalar", "avx2", "avx512")
+            if gbs_of("qp_encode/text/%s" % i) is not None]
+    out = ["## Quoted-printable (issue 3)\n"]
+    out.append("`bench/bench_qp.c`, 1 MiB, GB/s of **input** (raw bytes for encode, the encoded "
+               "text for decode), medians of the repetitions. text: English-like prose, LF lines "
+               "of 40-110 characters, ~4%% of bytes non-ASCII UTF-8, text mode; binary: random "
+               "bytes, binary mode (CR and LF escaped). GMime 3: `g_mime_encoding_quoted_encode_step`"
+               " / `decode_step` in the same binary. Python: `binascii.b2a_qp` / `a2b_qp` on the "
+               "same text and equally random binary (`bench/qp_python.py`%s, best of 5).\n"
+               % (", Python " + py["version"] if py.get("version") else ""))
+    out.append("| operation | " + " | ".join("mimecodec %s" % i for i in isas) +
+               " | GMime 3 | Python binascii | target | met |")
+    out.append("|---|" + "---:|" * (len(isas) + 2) + "---|---|")
+    targets = {("encode", "text"): ("avx512 >= 4 GB/s", lambda v, g: v.get("avx512", 0) >= 4),
+               ("decode", "text"): ("avx512 >= 6 GB/s", lambda v, g: v.get("avx512", 0) >= 6),
+               ("encode", "binary"): ("best >= 10x GMime",
+                                      lambda v, g: g and max(v.values()) >= 10 * g),
+               ("decode", "binary"): ("best >= 10x GMime",
+                                      lambda v, g: g and max(v.values()) >= 10 * g)}
+    for inp in ("text", "binary"):
+        for op in ("encode", "decode"):
+            vals = {i: gbs_of("qp_%s/%s/%s" % (op, inp, i)) for i in isas}
+            vals = {k: v for k, v in vals.items() if v is not None}
+            g = gbs_of("peer_gmime_qp/%s/%s" % (op, inp))
+            p = py.get("gbs", {}).get("%s/%s/%d" % (op, inp, QP_SIZE))
+            cells = ["%.2f" % vals[i] if i in vals else "–" for i in isas]
+            best = max(vals.values()) if vals else None
+            gcell = "%.3f (%.1f×)" % (g, best / g) if g and best else "–"
+            pcell = "%.3f (%.1f×)" % (p, best / p) if p and best else "–"
+            tname, tfn = targets[(op, inp)]
+            met = "yes" if vals and tfn(vals, g) else "**no**"
+            out.append("| %s %s | %s | %s | %s | %s | %s |" % (
+                op, inp, " | ".join(cells), gcell, pcell, tname, met))
+    out.append("")
+    out.append("Ratios in parentheses: the best mimecodec kernel over that peer, same run.\n")
+    return out
+
+
 def mime_section(path):
-    aggs = mime_load(path)
+    aggs = agg_load(path)
     if not aggs:
         return []
 
@@ -404,6 +462,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json", help="mc_bench --benchmark_out file")
     ap.add_argument("--cli", help="CLI timing JSON written by scripts/bench.sh")
+    ap.add_argument("--qp-python", help="bench/qp_python.py JSON (Python binascii QP rates)")
     ap.add_argument("--command", default=None, help="the command that produced the run")
     ap.add_argument("--build-info", default=None, help="compiler and build type, for the header")
     ap.add_argument("--out-dir", default=os.path.dirname(os.path.abspath(__file__)))
@@ -476,6 +535,7 @@ def main():
     lines.append("## Decode\n")
     lines.extend(md_tables("Decode", dec, sizes, memcpy))
     lines.append("![decode throughput](b64_decode.png)\n")
+    lines.extend(qp_section(args.json, args.qp_python))
     lines.extend(mime_section(args.json))
     if args.cli and os.path.exists(args.cli):
         lines.extend(cli_section(args.cli))

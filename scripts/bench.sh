@@ -3,7 +3,8 @@
 #   1. installs the Debian packages it needs (only those missing);
 #   2. builds the release tree (build/release, the "release" preset if
 #      CMakePresets.json has one);
-#   3. runs mc_bench with 5 repetitions (median) into build/release/bench.json;
+#   3. runs mc_bench with 5 repetitions (median) into build/release/bench.json,
+#      then Python's binascii QP on the same inputs (bench/qp_python.py);
 #   4. times the CLI against coreutils on a generated 256 MiB file;
 #   5. writes bench/RESULTS.md, bench/b64_encode.png, bench/b64_decode.png.
 # Takes about 5-8 minutes on a 2-core VM. Run it once, on a quiet machine.
@@ -100,6 +101,9 @@ if [ "$do_bench" = 1 ]; then
 	start=$(date +%s)
 	"${bench_cmd[@]}"
 	log "benchmarks took $(($(date +%s) - start)) s"
+	# Python's binascii QP on the same inputs, right after: issue 3's reference column
+	log "timing Python's binascii quoted-printable (bench/qp_python.py)"
+	/usr/bin/python3 bench/qp_python.py --out "$build/qp_python.json"
 elif [ ! -f "$json" ]; then
 	echo "bench.sh: --cli-only needs an earlier $json" >&2
 	exit 1
@@ -197,5 +201,6 @@ build_info="$("${cc:-cc}" --version | head -n1), CMAKE_BUILD_TYPE=$build_type ($
 report=(/usr/bin/python3 bench/report.py "$json" --out-dir bench
 	--command "scripts/bench.sh  # ${bench_cmd[*]}" --build-info "$build_info")
 [ "$do_cli" = 1 ] && [ -f "$cli_json" ] && report+=(--cli "$cli_json")
+[ -f "$build/qp_python.json" ] && report+=(--qp-python "$build/qp_python.json")
 "${report[@]}"
 echo "bench.sh: done ($root/bench/RESULTS.md)"
