@@ -86,16 +86,46 @@ static inline uint32_t load_be24(const uint8_t *p)
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 }
 
+/* A byte-order-free 8-byte big-endian load: compilers make it one load and
+ * a byte swap. */
+static inline uint64_t load_be64(const uint8_t *p)
+{
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+	       (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+	       (uint64_t)p[6] << 8 | p[7];
+}
+
+static inline void store_be64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v); /* gcc 12 does not merge the byte stores below */
+	memcpy(p, &v, 8);
+#else
+	for (int k = 0; k < 8; k++)
+		p[k] = (uint8_t)(v >> (56 - 8 * k));
+#endif
+}
+
 size_t mc__b64_enc_scalar(const uint8_t *src, size_t n, char *dst, int url)
 {
 	const uint16_t *t = enc12[url];
 	size_t i = 0;
 
+	/* Two groups per 8-byte load (its last 2 bytes unused), two loads per
+	 * pass: a fifth of the loads of the group-at-a-time loop below. */
+	for (; i + 14 <= n; i += 12, dst += 16) {
+		uint64_t x = load_be64(src + i), y = load_be64(src + i + 6);
+		uint16_t q[8] = {t[x >> 52],         t[x >> 40 & 0xfff], t[x >> 28 & 0xfff],
+		                 t[x >> 16 & 0xfff], t[y >> 52],         t[y >> 40 & 0xfff],
+		                 t[y >> 28 & 0xfff], t[y >> 16 & 0xfff]};
+
+		memcpy(dst, q, sizeof q); /* enc12 holds each pair in memory order */
+	}
 	for (; i + 3 <= n; i += 3, dst += 4) {
 		uint32_t v = load_be24(src + i);
 		uint16_t a = t[v >> 12], b = t[v & 0xfff];
 
-		memcpy(dst, &a, 2); /* enc12 holds the pair in memory order */
+		memcpy(dst, &a, 2);
 		memcpy(dst + 2, &b, 2);
 	}
 	return i;
@@ -108,6 +138,32 @@ size_t mc__b64_dec_scalar(const char *src, size_t n, uint8_t *dst, size_t *writt
 	size_t i = 0, o = 0;
 
 	while (i + 4 <= n) {
+		/* Two quanta per pass while both are clean, stored as one. */
+		if (i + 8 <= n) {
+			uint32_t a = t[0][s[i]] | t[1][s[i + 1]] | t[2][s[i + 2]] | t[3][s[i + 3]];
+			uint32_t b =
+			    t[0][s[i + 4]] | t[1][s[i + 5]] | t[2][s[i + 6]] | t[3][s[i + 7]];
+
+			if (!((a | b) & 0x80000000u)) {
+				uint64_t w = ((uint64_t)a << 24 | b) << 16;
+
+				/* 8 bytes, the last 2 scratch: at least one more
+				 * quantum of input follows, so dst has room for them
+				 * (the bound is 3 per 4 input bytes), and they are
+				 * behind the unread input when decoding in place. */
+				if (i + 12 <= n) {
+					store_be64(dst + o, w);
+				} else {
+					uint8_t q[8];
+
+					store_be64(q, w);
+					memcpy(dst + o, q, 6);
+				}
+				i += 8;
+				o += 6;
+				continue;
+			}
+		}
 		uint32_t v = t[0][s[i]] | t[1][s[i + 1]] | t[2][s[i + 2]] | t[3][s[i + 3]];
 
 		if (v & 0x80000000u) {
