@@ -20,8 +20,9 @@
  * Design note [multiline]: RETR and TOP bodies bypass the line reader: raw
  * buffered bytes go through mc_pop3_ml_feed, which removes a leading dot
  * and finds the "." line even when any of its bytes come in different reads,
- * and hands the sink slices of the read buffer (no copy, no line length
- * limit). Bytes after the terminator are given back to the transport.
+ * scanning with memchr for dots rather than for every line end, and hands
+ * the sink slices of the read buffer (no copy, no line length limit). Bytes
+ * after the terminator are given back to the transport.
  *
  * Design note [secrets]: PASS, APOP digests and SASL payloads are sent with
  * mc__pp_send(..., shown) so the trace shows "PASS <redacted>"; SASL lines
@@ -214,9 +215,23 @@ mc_status mc_pop3_ml_feed(struct mc_pop3_ml *m, const void *in, size_t n, size_t
 			}
 			break;
 		case ML_MID: {
-			const char *lf = memchr(s, '\n', (size_t)(end - s));
+			/* Only a dot right after a LF matters, so the scan is for
+			 * dots, not line ends: a base64 body has none, and memchr
+			 * crosses the whole read in one call. A dot inside a line
+			 * sends the scan to the end of that line (text full of
+			 * dots costs two memchr per line, not one per dot).
+			 * Bounds: d > s is checked before d[-1] is read; s is not
+			 * at the start of a line in this state, so a dot at s is
+			 * data. */
+			const char *d = memchr(s, '.', (size_t)(end - s)), *lf;
 
-			if (lf) {
+			if (!d) {
+				m->state = end[-1] == '\n' ? ML_BOL : ML_MID;
+				s = end;
+			} else if (d > s && d[-1] == '\n') {
+				s = d;
+				m->state = ML_BOL;
+			} else if ((lf = memchr(d + 1, '\n', (size_t)(end - d - 1))) != NULL) {
 				s = lf + 1;
 				m->state = ML_BOL;
 			} else {

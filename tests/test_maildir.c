@@ -208,6 +208,58 @@ static void test_deliver(void)
 	free(data);
 }
 
+/* Writes of every size class in one delivery, in a pattern of sizes that
+ * lands on and across the write buffer's edges: small pieces (copied),
+ * pieces of exactly and above MC_MAILDIR_WBUF with an empty buffer (written
+ * directly) and with a partly full one (copied), more than MC_MAILDIR_KICK
+ * in total (the writeback of the first part is started early): the file in
+ * new/ holds exactly the bytes written, in order, and its size is in its
+ * name. */
+static void test_large(void)
+{
+	static const size_t sizes[] = {1,
+	                               MC_MAILDIR_WBUF - 1,
+	                               1,
+	                               MC_MAILDIR_WBUF,
+	                               MC_MAILDIR_WBUF + 1,
+	                               7,
+	                               3 * MC_MAILDIR_WBUF,
+	                               MC_MAILDIR_KICK,
+	                               MC_MAILDIR_WBUF / 2,
+	                               MC_MAILDIR_WBUF / 2,
+	                               2 * MC_MAILDIR_WBUF + 5,
+	                               12345};
+	struct mc_maildir md;
+	size_t total = 0, pos = 0, got = 0;
+	unsigned char *data;
+	char name[MC_MAILDIR_NAME_MAX + 32], path[1024];
+	char *back;
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+		total += sizes[i];
+	CHECK(total > MC_MAILDIR_KICK);
+	data = mc_t_xmalloc(total);
+	mc_t_fill(data, total);
+	CHECK_EQ_INT(mc_maildir_open(&md, root), MC_OK);
+	CHECK_EQ_INT(mc_maildir_begin(&md), MC_OK);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		CHECK_EQ_INT(mc_maildir_write(&md, data + pos, sizes[i]), MC_OK);
+		pos += sizes[i];
+	}
+	CHECK_EQ_INT(mc_maildir_commit(&md, name, sizeof name), MC_OK);
+	CHECK(name_ok(name, total));
+	snprintf(path, sizeof path, "%s/new/%s", root, name);
+	back = slurp(path, &got);
+	CHECK(back != NULL);
+	if (back)
+		CHECK_EQ_MEM(back, got, data, total);
+	free(back);
+	unlink(path);
+	mc_maildir_close(&md);
+	CHECK_EQ_SIZE(count_dir("tmp"), 0);
+	free(data);
+}
+
 static void test_errors(void)
 {
 	struct mc_maildir md;
@@ -241,6 +293,7 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	test_errors();
 	test_deliver();
+	test_large();
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", root);
 	MC_TEST_END();

@@ -24,8 +24,9 @@
 extern "C" {
 #endif
 
-#define MC_MAILDIR_NAME_MAX 256   /* a file name, NUL included */
-#define MC_MAILDIR_WBUF     65536 /* bytes gathered before a write(2) */
+#define MC_MAILDIR_NAME_MAX 256        /* a file name, NUL included */
+#define MC_MAILDIR_WBUF     262144     /* bytes gathered before a write(2) */
+#define MC_MAILDIR_KICK     (8u << 20) /* bytes between writeback starts (maildir.c) */
 
 /* Treat the fields as private. */
 struct mc_maildir {
@@ -35,6 +36,7 @@ struct mc_maildir {
 	/* the delivery in progress */
 	int fd; /* -1 when none */
 	uint64_t size;
+	uint64_t written, kicked; /* bytes written to fd; bytes whose writeback was started */
 	size_t blen;
 	char name[MC_MAILDIR_NAME_MAX]; /* in tmp/ */
 	unsigned char *buf;             /* MC_MAILDIR_WBUF bytes */
