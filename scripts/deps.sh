@@ -5,11 +5,12 @@ set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake ninja-build pkg-config coreutils python3)
 case "$what" in
-demo) ;;
+demo) pkgs+=(libssl-dev python3-matplotlib) ;; # TLS for send/fetch; the demo's PNG chart
 test) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	     qemu-user libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev clang-format-14
 	     valgrind) ;;
-bench) pkgs+=(libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev python3-matplotlib) ;;
+bench) pkgs+=(libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev python3-matplotlib
+	curl mpop time) ;; # curl, mpop: the SMTP/POP3 peers; time: peak RSS
 *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 missing=()
