@@ -280,15 +280,23 @@ void mc_smtp_stuffer_init(struct mc_smtp_stuffer *st, int dotstuff)
  * CR was bare. Each byte writes at most 2 bytes of its own ("\r\n" for a bare
  * LF, ".." for a leading dot) plus the "\n" of a bare CR before it, which is
  * already counted for a CR in the same call (it wrote only 1): so n bytes
- * write at most 2n + 1, the 1 for a CR left by the previous call. */
+ * write at most 2n + 1, the 1 for a CR left by the previous call.
+ *
+ * Speed: mail is mostly lines that already end in CRLF (base64 is 76 columns
+ * and CRLF), so after the first byte of a line, memchr (vectorised in libc)
+ * finds the next LF and then any CR before it; a line whose only CR is the
+ * one before its LF is copied whole, CRLF included. Everything else (bare
+ * CR, bare LF, a CR at the end of the input) goes through the byte steps
+ * above. The next LF is remembered (nl) until it is passed, so input with
+ * many bare CRs and a far-away LF is still scanned once: linear time. */
 size_t mc_smtp_stuffer_update(struct mc_smtp_stuffer *st, const void *src, size_t n, void *dst)
 {
-	const unsigned char *p = src, *end = p + n;
+	const unsigned char *p = src, *end = p + n, *nl = NULL;
 	unsigned char *o = dst;
 
 	while (p < end) {
 		unsigned char c = *p;
-		const unsigned char *q;
+		const unsigned char *cr;
 
 		if (st->cr) {
 			st->cr = 0;
@@ -317,11 +325,25 @@ size_t mc_smtp_stuffer_update(struct mc_smtp_stuffer *st, const void *src, size_
 			if (c == '.' && st->dotstuff)
 				*o++ = '.';
 		}
-		for (q = p + 1; q < end && *q != '\r' && *q != '\n'; q++)
-			;
-		memcpy(o, p, (size_t)(q - p));
-		o += q - p;
-		p = q;
+		/* p[0] is neither CR nor LF; nl: the next LF at or after p, or end */
+		if (!nl || nl < p) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				nl = end;
+		}
+		cr = memchr(p, '\r', (size_t)(nl - p));
+		if (cr && cr + 1 == nl && nl < end) { /* the line ends in CRLF: copy it whole */
+			memcpy(o, p, (size_t)(nl + 1 - p));
+			o += nl + 1 - p;
+			p = nl + 1;
+			st->bol = 1;
+			continue;
+		}
+		if (!cr)
+			cr = nl; /* copy up to the bare LF (or the end) */
+		memcpy(o, p, (size_t)(cr - p));
+		o += cr - p;
+		p = cr;
 	}
 	return (size_t)(o - (unsigned char *)dst);
 }

@@ -8,7 +8,16 @@
  * writes through a small BIO of our own that calls send(MSG_NOSIGNAL) and
  * recv(): a server closing the connection mid-write is an error return, never
  * a SIGPIPE in the caller's process, and the library changes no signal
- * disposition. */
+ * disposition.
+ *
+ * Design note [coalesce]: SSL_write hands the BIO one TLS record (at most
+ * 16 KiB of plaintext) at a time, and one send() per record costs more than
+ * the encryption on loopback. Inside a large write (io_send) the BIO gathers
+ * records into tlsout (MC_TLS_GATHER bytes, allocated on first use) and
+ * sends them in one call when it is full and when the write ends, so a
+ * 256 KiB body chunk leaves in one or two send() calls. Outside io_send
+ * (handshake, alerts, close_notify) every record goes out at once, and
+ * tlsout is always empty there, so bytes never change order. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +26,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +40,8 @@
 #include <openssl/x509v3.h>
 
 #include "mimecodec/transport.h"
+
+#define MC_TLS_GATHER (256u * 1024u) /* see [coalesce] */
 
 /* ================================================================ helpers */
 
@@ -151,6 +165,9 @@ void mc_transport_init(struct mc_transport *t)
 	t->rpos = t->rlen = t->wlen = 0;
 	t->err[0] = '\0';
 	t->local[0] = '\0';
+	t->tlsout = NULL;
+	t->tlslen = t->tlsoff = 0;
+	t->coalesce = 0;
 }
 
 void mc_transport_close(struct mc_transport *t)
@@ -172,6 +189,10 @@ void mc_transport_close(struct mc_transport *t)
 	t->fd = -1;
 	t->rpos = t->rlen = t->wlen = 0;
 	t->eof = 0;
+	free(t->tlsout);
+	t->tlsout = NULL;
+	t->tlslen = t->tlsoff = 0;
+	t->coalesce = 0;
 }
 
 const char *mc_transport_errmsg(const struct mc_transport *t)
@@ -312,12 +333,72 @@ mc_status mc_transport_connect(struct mc_transport *t, const char *host, const c
 /* ================================================================ socket BIO */
 /* See [nonblocking]: OpenSSL's I/O through send(MSG_NOSIGNAL) and recv(). */
 
+/* Sends tlsout[tlsoff, tlslen) without waiting (see [coalesce]). Returns 1
+ * when it is all sent (and empties it), 0 when the socket is full, -1 on an
+ * error (errno says which). */
+static int gather_push(struct mc_transport *t)
+{
+	while (t->tlsoff < t->tlslen) {
+		ssize_t w = send(t->fd, t->tlsout + t->tlsoff, t->tlslen - t->tlsoff, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		}
+		t->tlsoff += (size_t)w;
+	}
+	t->tlsoff = t->tlslen = 0;
+	return 1;
+}
+
+/* Sends all of tlsout, waiting for the socket as long as it makes progress
+ * within the timeout. */
+static mc_status gather_flush(struct mc_transport *t)
+{
+	for (;;) {
+		int r = gather_push(t);
+		mc_status s;
+
+		if (r > 0)
+			return MC_OK;
+		if (r < 0) {
+			int e = errno;
+
+			tr_err(t, "write: %s", strerror(e));
+			t->tlsoff = t->tlslen = 0;
+			return e == EPIPE || e == ECONNRESET ? MC_ECLOSED : MC_EIO;
+		}
+		if ((s = wait_fd(t, POLLOUT, "write")) != MC_OK) {
+			t->tlsoff = t->tlslen = 0;
+			return s;
+		}
+	}
+}
+
 static int bio_write_cb(BIO *b, const char *p, size_t n, size_t *done)
 {
 	struct mc_transport *t = BIO_get_data(b);
 	ssize_t w;
 
 	BIO_clear_retry_flags(b);
+	if (t->coalesce) {
+		if (t->tlslen + n > MC_TLS_GATHER) {
+			int r = gather_push(t);
+
+			if (r <= 0) {
+				if (r == 0)
+					BIO_set_retry_write(b);
+				return 0;
+			}
+		}
+		if (n <= MC_TLS_GATHER - t->tlslen) {
+			memcpy(t->tlsout + t->tlslen, p, n);
+			t->tlslen += n;
+			*done = n;
+			return 1;
+		}
+	}
 	do
 		w = send(t->fd, p, n, MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
@@ -515,6 +596,20 @@ mc_status mc_transport_start_tls(struct mc_transport *t)
 
 static mc_status io_send(struct mc_transport *t, const unsigned char *p, size_t n)
 {
+	if (t->ssl && n > 16384 && !t->coalesce &&
+	    (t->tlsout || (t->tlsout = malloc(MC_TLS_GATHER)) != NULL)) {
+		mc_status s, f;
+
+		t->coalesce = 1; /* see [coalesce] */
+		s = io_send(t, p, n);
+		t->coalesce = 0;
+		if (s) { /* the stream is broken: what is gathered can be dropped */
+			t->tlsoff = t->tlslen = 0;
+			return s;
+		}
+		f = gather_flush(t);
+		return f;
+	}
 	while (n) {
 		size_t done = 0;
 
@@ -552,6 +647,77 @@ static mc_status io_send(struct mc_transport *t, const unsigned char *p, size_t 
 		}
 		p += done;
 		n -= done;
+	}
+	return MC_OK;
+}
+
+/* Sends a[0..na) then b[0..nb) as one write: plaintext in sendmsg() calls
+ * over both (the buffered command line and the body chunk after it leave
+ * in one segment train), TLS inside one gathering window (see [coalesce]). */
+static mc_status io_send_pair(struct mc_transport *t, const unsigned char *a, size_t na,
+                              const unsigned char *b, size_t nb)
+{
+	struct iovec iov[2];
+	int i = 0;
+
+	if (t->ssl) {
+		int outer = !t->coalesce && (t->tlsout || (t->tlsout = malloc(MC_TLS_GATHER)));
+		mc_status s;
+
+		if (outer)
+			t->coalesce = 1;
+		s = io_send(t, a, na);
+		if (!s)
+			s = io_send(t, b, nb);
+		if (outer) {
+			t->coalesce = 0;
+			if (s)
+				t->tlsoff = t->tlslen = 0; /* the stream is broken */
+			else
+				s = gather_flush(t);
+		}
+		return s;
+	}
+	iov[0].iov_base = (void *)(uintptr_t)a;
+	iov[0].iov_len = na;
+	iov[1].iov_base = (void *)(uintptr_t)b;
+	iov[1].iov_len = nb;
+	while (i < 2) {
+		struct msghdr m;
+		ssize_t w;
+
+		if (iov[i].iov_len == 0) {
+			i++;
+			continue;
+		}
+		memset(&m, 0, sizeof m);
+		m.msg_iov = iov + i;
+		m.msg_iovlen = (size_t)(2 - i);
+		w = sendmsg(t->fd, &m, MSG_NOSIGNAL);
+		if (w < 0) {
+			mc_status s;
+
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				int e = errno;
+
+				tr_err(t, "write: %s", strerror(e));
+				return e == EPIPE || e == ECONNRESET ? MC_ECLOSED : MC_EIO;
+			}
+			if ((s = wait_fd(t, POLLOUT, "write")) != MC_OK)
+				return s;
+			continue;
+		}
+		while (w > 0 && i < 2) {
+			size_t k = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+
+			iov[i].iov_base = (char *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			w -= (ssize_t)k;
+			if (iov[i].iov_len == 0)
+				i++;
+		}
 	}
 	return MC_OK;
 }
@@ -625,6 +791,12 @@ mc_status mc_transport_write(struct mc_transport *t, const void *p, size_t n)
 	if (t->fd < 0) {
 		tr_err(t, "not connected");
 		return MC_EINVAL;
+	}
+	if (t->wlen && n >= sizeof t->wbuf) { /* a command line before a body chunk */
+		mc_status s = io_send_pair(t, t->wbuf, t->wlen, c, n);
+
+		t->wlen = 0;
+		return s;
 	}
 	while (n) {
 		size_t room = sizeof t->wbuf - t->wlen;

@@ -574,6 +574,162 @@ static void test_stuffer(void)
 	}
 }
 
+/* The memchr line path: long lines, CRLF-terminated as in base64 bodies,
+ * with bare CR, bare LF and leading dots sprinkled in, split at every point
+ * into two chunks and at random into many. */
+static void run_stuffer(const unsigned char *in, size_t n, const size_t *cuts, size_t ncuts,
+                        int dot, unsigned char *ref, unsigned char *out, const char *what)
+{
+	struct mc_smtp_stuffer st;
+	size_t rn = stuff_ref(in, n, ref, dot), on = 0, at = 0;
+
+	mc_smtp_stuffer_init(&st, dot);
+	for (size_t k = 0; k <= ncuts; k++) {
+		size_t to = k < ncuts ? cuts[k] : n, w;
+
+		w = mc_smtp_stuffer_update(&st, in + at, to - at, out + on);
+		CHECK(w <= MC_SMTP_STUFF_BOUND(to - at));
+		on += w;
+		at = to;
+	}
+	on += mc_smtp_stuffer_final(&st, out + on);
+	mc_t_check_mem(out, on, ref, rn, __FILE__, __LINE__, what);
+}
+
+static void test_stuffer_lines(void)
+{
+	enum { N = 1200 };
+	static unsigned char in[N], ref[2 * N + 8], out[2 * N + 8];
+
+	for (int iter = 0; iter < 300; iter++) {
+		size_t n = 1 + mc_t_rand() % N, cuts[16], ncuts;
+		int dot = (int)(mc_t_rand() & 1);
+		unsigned odd = mc_t_rand() % 4; /* 0: clean CRLF lines only */
+
+		for (size_t i = 0; i < n;) {
+			size_t len = mc_t_rand() % 100;
+
+			for (size_t j = 0; j < len && i < n; j++, i++) {
+				unsigned r = mc_t_rand() % 64;
+
+				in[i] = (unsigned char)('A' + r % 26);
+				if (j == 0 && r < 8)
+					in[i] = '.';
+				else if (odd && r == 1)
+					in[i] = '\r';
+				else if (odd && r == 2)
+					in[i] = '\n';
+			}
+			if (i < n)
+				in[i++] = '\r';
+			if (i < n)
+				in[i++] = '\n';
+		}
+		/* every two-chunk split */
+		for (size_t c = 0; c <= n; c += 1 + (n > 300 ? mc_t_rand() % 5 : 0)) {
+			cuts[0] = c;
+			run_stuffer(in, n, cuts, 1, dot, ref, out, "stuffer, two chunks");
+		}
+		/* random splits */
+		ncuts = mc_t_rand() % 16;
+		for (size_t k = 0; k < ncuts; k++)
+			cuts[k] = mc_t_rand() % (n + 1);
+		for (size_t a = 1; a < ncuts; a++) /* sort */
+			for (size_t b = a; b > 0 && cuts[b - 1] > cuts[b]; b--) {
+				size_t t = cuts[b];
+
+				cuts[b] = cuts[b - 1];
+				cuts[b - 1] = t;
+			}
+		run_stuffer(in, n, cuts, ncuts, dot, ref, out, "stuffer, random chunks");
+	}
+	/* many bare CRs before one far LF (linear time path) and a CR at a chunk end */
+	{
+		size_t n = N, cut = N / 2 + 1;
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = (i & 1) ? '\r' : '.';
+		in[n - 1] = '\n';
+		run_stuffer(in, n, &cut, 1, 1, ref, out, "stuffer, bare CRs");
+		run_stuffer(in, n, &cut, 1, 0, ref, out, "stuffer, bare CRs, no dots");
+	}
+}
+
+/* A body of many 256 KiB pulls over implicit TLS with DATA: the transport
+ * gathers TLS records into large sends inside a write (transport.c
+ * [coalesce]) and the stuffer takes its memchr line path; the server must
+ * receive exactly the dot-stuffed body, in order, and the reply after it. */
+static void test_tls_big_body(void)
+{
+	enum { LINES = 9000, COLS = 76 };
+	size_t n = LINES * (COLS + 2), en, wn;
+	char *body = malloc(n + 1), *stuffed = malloc(2 * n + 8), *want, *got;
+	struct step script[8];
+	const struct step *scripts[] = {script, NULL};
+	const char *to[] = {"b@x.test"};
+	struct mc_smtp_envelope env = {"a@x.test", to, 1, 0};
+	struct membody mb = {NULL, 0, 0, 100000};
+	struct mc_smtp_body mbody = {mem_read, mem_rewind, &mb, 0};
+	struct mc_smtp_opts o = {0};
+	struct mc_smtp_rcpt rc[1];
+	struct server sv;
+	struct mc_smtp *s;
+
+	CHECK(body && stuffed);
+	if (!body || !stuffed)
+		return;
+	for (size_t l = 0; l < LINES; l++) {
+		char *line = body + l * (COLS + 2);
+
+		for (size_t c = 0; c < COLS; c++)
+			line[c] = (char)('A' + (l * 7 + c) % 26);
+		if (l % 7 == 3)
+			line[0] = '.';
+		line[COLS] = '\r';
+		line[COLS + 1] = '\n';
+	}
+	body[n] = '\0';
+	en = stuff_ref((const unsigned char *)body, n, (unsigned char *)stuffed, 1);
+	memcpy(stuffed + en, ".\r\n", 4); /* NUL included */
+	script[0] = (struct step){NULL, GREET, TLS_BEFORE};
+	script[1] = (struct step){EHLO, "250-test\r\n250 8BITMIME\r\n", 0};
+	script[2] = (struct step){"MAIL FROM:<a@x.test>\r\n", "250 ok\r\n", 0};
+	script[3] = (struct step){"RCPT TO:<b@x.test>\r\n", "250 ok\r\n", 0};
+	script[4] = (struct step){"DATA\r\n", "354 go\r\n", 0};
+	script[5] = (struct step){stuffed, "250 2.0.0 queued\r\n", 0};
+	script[6] = (struct step){"QUIT\r\n", "221 bye\r\n", 0};
+	script[7] = (struct step){NULL, NULL, 0};
+	mb.p = body;
+	mb.n = n;
+	server_start(&sv, scripts);
+	o.host = "127.0.0.1";
+	o.port = sv.port;
+	o.tls = MC_SMTP_IMPLICIT;
+	o.flags = MC_SMTP_INSECURE;
+	o.timeout_ms = 5000;
+	s = mc_smtp_new(&o);
+	CHECK(s != NULL);
+	if (s) {
+		CHECK_EQ_INT(mc_smtp_connect(s), MC_OK);
+		CHECK_EQ_INT(mc_smtp_transaction(s, &env, &mbody, rc), MC_OK);
+		CHECK_EQ_INT(rc[0].reply.code, 250);
+		CHECK_EQ_INT(mc_smtp_quit(s), MC_OK);
+		mc_smtp_free(s);
+	}
+	got = server_transcript(&sv);
+	server_end(&sv);
+	wn = strlen(EHLO) + strlen(script[2].expect) + strlen(script[3].expect) + 6 + en + 3 + 6;
+	want = malloc(wn + 1);
+	if (want) {
+		expected_bytes(script, want, wn + 1);
+		CHECK_EQ_MEM(got, strlen(got), want, strlen(want));
+	}
+	free(want);
+	free(got);
+	free(body);
+	free(stuffed);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -581,6 +737,8 @@ int main(void)
 	test_caps();
 	test_addresses();
 	test_stuffer();
+	test_stuffer_lines();
 	test_dialogues();
+	test_tls_big_body();
 	MC_TEST_END();
 }

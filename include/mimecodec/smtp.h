@@ -11,8 +11,9 @@
  * sent with bare CR and bare LF turned into CRLF and leading dots doubled
  * (no SMTP smuggling); traces never show AUTH payloads.
  *
- * Memory: a session allocates once (about 1 MiB of buffers) whatever the
- * message size; the body is pulled from the caller in chunks. */
+ * Memory: a session allocates once (about 1 MiB of buffers, 256 KiB more
+ * with TLS) whatever the message size; the body is pulled from the caller in
+ * chunks. */
 #ifndef MIMECODEC_SMTP_H
 #define MIMECODEC_SMTP_H
 

@@ -65,7 +65,8 @@ struct mc_transport_opts {
 
 /* Caller-owned; treat the fields as private. About 80 KiB: allocate it on the
  * heap or in a long-lived object. Zero it (or call mc_transport_init) before
- * the first use. */
+ * the first use. With TLS, the first large write also allocates 256 KiB to
+ * gather TLS records into large send() calls; mc_transport_close frees it. */
 struct mc_transport {
 	int fd; /* -1 when closed */
 	int timeout_ms;
@@ -82,6 +83,9 @@ struct mc_transport {
 	size_t rpos, rlen, wlen; /* read buffer [rpos, rlen); write buffer [0, wlen) */
 	char err[256];           /* last error, human-readable, never holds secrets */
 	char local[64];          /* local address as an SMTP address literal */
+	unsigned char *tlsout;   /* TLS records gathered for one send() (heap, lazily) */
+	size_t tlslen, tlsoff;   /* tlsout[tlsoff, tlslen) not yet sent */
+	int coalesce;            /* gathering records: inside a large TLS write */
 	unsigned char rbuf[MC_TRANSPORT_RBUF];
 	unsigned char wbuf[MC_TRANSPORT_WBUF];
 };
@@ -113,7 +117,8 @@ MC_API MC_MUST_CHECK mc_status mc_transport_start_tls(struct mc_transport *t);
 MC_API int mc_transport_is_tls(const struct mc_transport *t);
 
 /* Appends n bytes to the write buffer, sending full buffers as they fill.
- * Large writes with an empty buffer go out directly. Returns MC_OK,
+ * Large writes (MC_TRANSPORT_WBUF bytes or more) go out directly, together
+ * with what was buffered before them. Returns MC_OK,
  * MC_ETIMEDOUT, MC_ECLOSED or MC_EIO. */
 MC_API MC_MUST_CHECK mc_status mc_transport_write(struct mc_transport *t, const void *p, size_t n);
 
