@@ -10,7 +10,7 @@ test) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 gcc-aarch64-linux-gnu libc6-dev
 	     qemu-user libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev clang-format-14
 	     valgrind) ;;
 bench) pkgs+=(libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev python3-matplotlib
-	curl mpop time) ;; # curl, mpop: the SMTP/POP3 peers; time: peak RSS
+	curl mpop time openssl) ;; # curl, mpop: SMTP/POP3 peers; time: peak RSS; openssl: test CA
 *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 missing=()
