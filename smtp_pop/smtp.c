@@ -34,6 +34,7 @@
 #include "mimecodec/base64.h"
 #include "mimecodec/smtp.h"
 #include "pingpong.h"
+#include "smtp_internal.h"
 
 #define MC_SMTP_IN    (256u * 1024u) /* body bytes pulled per read */
 #define BDAT_INFLIGHT 4              /* pipelined BDAT replies outstanding at most */
@@ -1252,14 +1253,14 @@ static mc_status watch_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return w->b->read(w->b->ctx, buf, cap, got);
 }
 
-static int transient(mc_status st)
+int mc__smtp_transient(mc_status st)
 {
 	return st == MC_ETEMPFAIL || st == MC_ECLOSED || st == MC_ETIMEDOUT || st == MC_ECONNECT ||
 	       st == MC_EIO;
 }
 
 /* Equal-jitter exponential backoff (see mc_smtp_opts). */
-static unsigned backoff_ms(const struct mc_smtp_opts *o, unsigned k, uint64_t *rng)
+unsigned mc__smtp_backoff_ms(const struct mc_smtp_opts *o, unsigned k, uint64_t *rng)
 {
 	uint64_t base = o->backoff_ms ? o->backoff_ms : 1000, cap = o->backoff_max_ms;
 	uint64_t d;
@@ -1275,7 +1276,7 @@ static unsigned backoff_ms(const struct mc_smtp_opts *o, unsigned k, uint64_t *r
 	return (unsigned)(d / 2 + *rng % (d / 2 + 1));
 }
 
-static void sleep_ms(unsigned ms)
+void mc__smtp_sleep_ms(unsigned ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
@@ -1336,7 +1337,7 @@ mc_status mc_smtp_send(const struct mc_smtp_opts *o, const struct mc_smtp_envelo
 		if (tries > 0) {
 			unsigned ms;
 
-			if (tries > o->retries || !transient(last))
+			if (tries > o->retries || !mc__smtp_transient(last))
 				break;
 			if (w.started) {
 				if (!body->rewind || body->rewind(body->ctx) != MC_OK) {
@@ -1346,10 +1347,10 @@ mc_status mc_smtp_send(const struct mc_smtp_opts *o, const struct mc_smtp_envelo
 				}
 				w.started = 0;
 			}
-			ms = backoff_ms(o, tries - 1, &rng);
+			ms = mc__smtp_backoff_ms(o, tries - 1, &rng);
 			mc__pp_info(&s->pp, "retry %u of %u in %u ms (%zu recipient%s pending)",
 			            tries, o->retries, ms, n, n == 1 ? "" : "s");
-			sleep_ms(ms);
+			mc__smtp_sleep_ms(ms);
 		}
 		tries++;
 		sub.to = to;
