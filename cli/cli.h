@@ -15,6 +15,7 @@ struct cli_input {
 	int fd;
 	const unsigned char *map; /* whole file when mapped */
 	size_t maplen, pos;
+	size_t dropped;     /* mapped bytes given back (MADV_DONTNEED): RSS stays flat */
 	unsigned char *buf; /* read buffer when not mapped */
 	size_t bufcap;
 };

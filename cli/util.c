@@ -1,4 +1,5 @@
 /* util.c: input, output and error plumbing for the CLI (see cli.h). */
+#define _DEFAULT_SOURCE /* MADV_DONTNEED */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -64,6 +65,16 @@ long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t ma
 		max = LONG_MAX;
 	if (in->map) {
 		size_t n = in->maplen - in->pos;
+		/* The chunks before this one are done with: unmap their pages so
+		 * a file of any size costs a few chunks of resident memory, not
+		 * its size (posix_madvise's DONTNEED is a no-op in glibc). */
+		size_t pg = (size_t)sysconf(_SC_PAGESIZE), done = in->pos / pg * pg;
+
+		if (done > in->dropped) {
+			(void)madvise((void *)(in->map + in->dropped), done - in->dropped,
+			              MADV_DONTNEED);
+			in->dropped = done;
+		}
 
 		if (n > max)
 			n = max;
