@@ -151,7 +151,7 @@ int cmd_base64(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (cli_input_open(&in, path, CMD))
+	if (cli_input_open(&in, path, CMD, 0))
 		return 1;
 	rc = dec ? decode(&in, mode, flags) : encode(&in, wrap, flags);
 	cli_input_close(&in);

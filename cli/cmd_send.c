@@ -202,7 +202,7 @@ static mc_status src_read(void *ctx, void *buf, size_t cap, size_t *got)
 		long n;
 
 		if (!e->open) {
-			if (cli_input_open(&e->in, e->path, CMD))
+			if (cli_input_open(&e->in, e->path, CMD, 0))
 				return MC_EIO;
 			e->open = 1;
 		}
@@ -232,7 +232,7 @@ static mc_status src_rewind(void *ctx)
 	if (!e->open)
 		return MC_OK;
 	if (e->in.map) {
-		e->in.pos = e->in.dropped = 0; /* dropped pages fault back in */
+		e->in.pos = 0;
 		return MC_OK;
 	}
 	return e->in.fd > 0 && lseek(e->in.fd, 0, SEEK_SET) == 0 ? MC_OK : MC_EUNSUPPORTED;
@@ -652,7 +652,7 @@ int cmd_send(int argc, char **argv)
 
 		e->path = emls[m];
 		if (nmsg == 1 || strcmp(emls[m], "-") == 0) {
-			if (cli_input_open(&e->in, emls[m], CMD))
+			if (cli_input_open(&e->in, emls[m], CMD, 0))
 				goto done;
 			e->open = 1;
 			if (e->in.map)

@@ -100,7 +100,7 @@ int cmd_transcode(int argc, char **argv)
 		free(out);
 		return 1;
 	}
-	if (mc_transcoder_init(st, dir, flags) != MC_OK || cli_input_open(&in, path, CMD)) {
+	if (mc_transcoder_init(st, dir, flags) != MC_OK || cli_input_open(&in, path, CMD, 0)) {
 		free(st);
 		free(out);
 		return 1;

@@ -1,5 +1,4 @@
 /* util.c: input, output and error plumbing for the CLI (see cli.h). */
-#define _DEFAULT_SOURCE /* MADV_DONTNEED */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,7 +24,7 @@ void cli_err(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_input_open(struct cli_input *in, const char *path, const char *cmd)
+int cli_input_open(struct cli_input *in, const char *path, const char *cmd, int map)
 {
 	struct stat sb;
 
@@ -41,7 +40,7 @@ int cli_input_open(struct cli_input *in, const char *path, const char *cmd)
 			return -1;
 		}
 	}
-	if (fstat(in->fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+	if (map && fstat(in->fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
 		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, in->fd, 0);
 
 		if (m != MAP_FAILED) {
@@ -65,17 +64,6 @@ long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t ma
 		max = LONG_MAX;
 	if (in->map) {
 		size_t n = in->maplen - in->pos;
-		/* The chunks before this one are done with: unmap their pages so
-		 * a file of any size costs a few chunks of resident memory, not
-		 * its size (posix_madvise's DONTNEED is a no-op in glibc). */
-		size_t pg = (size_t)sysconf(_SC_PAGESIZE), done = in->pos / pg * pg;
-
-		if (done > in->dropped) {
-			(void)madvise((void *)(in->map + in->dropped), done - in->dropped,
-			              MADV_DONTNEED);
-			in->dropped = done;
-		}
-
 		if (n > max)
 			n = max;
 		*chunk = in->map + in->pos;
