@@ -520,6 +520,11 @@ mc_status mc_transport_start_tls(struct mc_transport *t)
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION |
 	                             SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read ahead into a 256 KiB buffer: a POP3S RETR of 68 MB took 33,651
+	 * recv() calls one record at a time, 590 this way. Safe with io_fill,
+	 * which waits in poll() only after SSL_read says it needs the socket. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 256 * 1024);
 	if (!t->insecure) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		r = t->cafile ? SSL_CTX_load_verify_locations(ctx, t->cafile, NULL)
