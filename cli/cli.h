@@ -34,6 +34,11 @@ long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t ma
 
 void cli_input_close(struct cli_input *in);
 
+/* Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1): 1 for
+ * ASCII, 2-4, or 0 when p[0] does not start one (the JSON writers put
+ * U+FFFD there). */
+size_t cli_utf8_len(const unsigned char *p, size_t n);
+
 /* Writes all n bytes to fd; returns 0, or -1 after printing an error. */
 int cli_write_all(int fd, const void *p, size_t n, const char *cmd);
 

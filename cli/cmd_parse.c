@@ -218,7 +218,7 @@ static void json_str(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t len = 0;
+		size_t len;
 
 		if (c == '"' || c == '\\') {
 			fputc('\\', f);
@@ -231,26 +231,7 @@ static void json_str(FILE *f, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (c < 0x80)
-			len = 1;
-		else if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		if (len > 1) {
-			unsigned char c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
-			int ok = i + len <= n;
-
-			for (size_t k = 1; ok && k < len; k++)
-				ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-			if (ok && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) ||
-			           (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 > 0x8f)))
-				ok = 0;
-			if (!ok)
-				len = 0;
-		}
+		len = cli_utf8_len((const unsigned char *)s + i, n - i);
 		if (!len) {
 			fputs("\xef\xbf\xbd", f);
 			i++;

@@ -83,7 +83,7 @@ void fp_buf_json(struct fp_buf *b, const char *s)
 	fp_buf_raw(b, "\"", 1);
 	while (i < n) {
 		unsigned char c = p[i];
-		size_t len = 0, run = i;
+		size_t len, run = i;
 
 		/* plain ASCII runs are copied in one piece */
 		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
@@ -113,24 +113,7 @@ void fp_buf_json(struct fp_buf *b, const char *s)
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		if (len) {
-			unsigned char c1 = i + 1 < n ? p[i + 1] : 0;
-			int ok = i + len <= n;
-
-			for (size_t k = 1; ok && k < len; k++)
-				ok = (p[i + k] & 0xc0) == 0x80;
-			if (ok && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) ||
-			           (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 > 0x8f)))
-				ok = 0;
-			if (!ok)
-				len = 0;
-		}
+		len = cli_utf8_len(p + i, n - i);
 		if (!len) {
 			fp_buf_raw(b, "\xef\xbf\xbd", 3);
 			i++;

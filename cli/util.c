@@ -199,3 +199,30 @@ void cli_unload(struct cli_loaded *l)
 	cli_input_close(&l->in);
 	l->open = 0;
 }
+
+size_t cli_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], c1 = n > 1 ? p[1] : 0;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	/* overlong 3- and 4-byte forms, surrogates, above U+10FFFF */
+	if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+	    (c == 0xf4 && c1 > 0x8f))
+		return 0;
+	return len;
+}
