@@ -135,7 +135,6 @@ static mc_status run_job(struct worker *w, struct job *j, struct mc_smtp_rcpt *r
 	struct mc_smtp_body wb = j->body;
 	struct mc_smtp_envelope sub = *env;
 	mc_status st = MC_OK, last = MC_OK;
-	size_t delivered = 0;
 	int free_retry = 0, free_used = 0;
 
 	wb.read = watch_read;
@@ -216,24 +215,11 @@ static mc_status run_job(struct worker *w, struct job *j, struct mc_smtp_rcpt *r
 			w->live = 0;
 			w->use = 0;
 		}
-		last = st;
-		if (st == MC_EPARTIAL) { /* worth another attempt only for a 4xx refusal */
-			last = MC_EREJECTED;
-			for (size_t k = 0; k < n; k++)
-				if (rc[idx[k]].reply.code / 100 == 4)
-					last = MC_ETEMPFAIL;
-		}
+		last = mc__smtp_retry_status(st, rc, idx, n);
 		if (st == MC_EINVAL)
 			break;
 	}
-	for (size_t i = 0; i < env->nto; i++)
-		delivered += rc[i].delivered != 0;
-	if (delivered == env->nto)
-		st = MC_OK;
-	else if (delivered)
-		st = MC_EPARTIAL;
-	else if (st == MC_OK || st == MC_EPARTIAL)
-		st = MC_EREJECTED;
+	st = mc__smtp_outcome(st, rc, env->nto);
 	if (st == MC_OK)
 		memset(err, 0, sizeof *err);
 	return st;

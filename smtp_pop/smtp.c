@@ -1253,6 +1253,33 @@ static mc_status watch_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return w->b->read(w->b->ctx, buf, cap, got);
 }
 
+mc_status mc__smtp_retry_status(mc_status st, const struct mc_smtp_rcpt *rc, const size_t *idx,
+                                size_t n)
+{
+	mc_status last = st;
+
+	if (st == MC_EPARTIAL) { /* worth another attempt only for a 4xx refusal */
+		last = MC_EREJECTED;
+		for (size_t k = 0; k < n; k++)
+			if (rc[idx[k]].reply.code / 100 == 4)
+				last = MC_ETEMPFAIL;
+	}
+	return last;
+}
+
+mc_status mc__smtp_outcome(mc_status st, const struct mc_smtp_rcpt *rc, size_t nto)
+{
+	size_t delivered = 0;
+
+	for (size_t i = 0; i < nto; i++)
+		delivered += rc[i].delivered != 0;
+	if (delivered == nto)
+		return MC_OK;
+	if (delivered)
+		return MC_EPARTIAL;
+	return st == MC_OK || st == MC_EPARTIAL ? MC_EREJECTED : st;
+}
+
 int mc__smtp_transient(mc_status st)
 {
 	return st == MC_ETEMPFAIL || st == MC_ECLOSED || st == MC_ETIMEDOUT || st == MC_ECONNECT ||
@@ -1294,7 +1321,7 @@ mc_status mc_smtp_send(const struct mc_smtp_opts *o, const struct mc_smtp_envelo
 	struct mc_smtp *s;
 	struct timespec ts;
 	const char **to = NULL;
-	size_t *idx = NULL, delivered = 0;
+	size_t *idx = NULL;
 	struct mc_smtp_rcpt *sr = NULL;
 	mc_status st = MC_OK, last = MC_OK;
 	unsigned tries = 0;
@@ -1374,24 +1401,11 @@ mc_status mc_smtp_send(const struct mc_smtp_opts *o, const struct mc_smtp_envelo
 		} else if (err) {
 			*err = s->err;
 		}
-		last = st;
-		if (st == MC_EPARTIAL) { /* worth another attempt only for a 4xx refusal */
-			last = MC_EREJECTED;
-			for (size_t k = 0; k < n; k++)
-				if (rcpts[idx[k]].reply.code / 100 == 4)
-					last = MC_ETEMPFAIL;
-		}
+		last = mc__smtp_retry_status(st, rcpts, idx, n);
 		if (st == MC_EINVAL)
 			break;
 	}
-	for (size_t i = 0; i < env->nto; i++)
-		delivered += rcpts[i].delivered != 0;
-	if (delivered == env->nto)
-		st = MC_OK;
-	else if (delivered)
-		st = MC_EPARTIAL;
-	else if (st == MC_OK || st == MC_EPARTIAL)
-		st = MC_EREJECTED;
+	st = mc__smtp_outcome(st, rcpts, env->nto);
 out:
 	if (attempts)
 		*attempts = tries;
