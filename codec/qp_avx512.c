@@ -16,16 +16,17 @@
  * Encode, 64 input bytes per block: masks classify every byte as a unit of
  * 1 character (literal), 3 (=XX: '=', 8-bit, controls, a lone CR, white space
  * before a line break), a hard break (LF; the CR of CRLF is a unit of 0) and
- * a prefix sum of unit lengths gives every unit's output offset. Line
- * breaking walks the lines in the block: the units that fit on a line are a
- * prefix (the offsets only grow), found with one compare; a soft break goes
- * before the first that does not. Output: a block of literals is the input
- * itself (one store, or one vpcompressb to drop the CR of CRLF); otherwise
- * each unit becomes a triplet (c0, c1, c2) with 0 for unused slots (no
- * output character is NUL), three vpermi2b/vpermb build the 192-byte
+ * popcounts of the masks give any unit's output offset. Line breaking walks
+ * the lines in the block: a line whose end fits takes all its units;
+ * otherwise those that fit are a prefix (the offsets only grow), found with
+ * one compare of the prefix sum of unit lengths (computed only then); a soft
+ * break goes before the first that does not. Output: a block of literals is
+ * the input itself (one store, or one vpcompressb to drop the CR of CRLF);
+ * otherwise each unit becomes a triplet (c0, c1, c2) with 0 for unused slots
+ * (no output character is NUL), three vpermi2b/vpermb build the 192-byte
  * triplet stream and vpcompressb packs it. Soft breaks are inserted by
- * storing each packed vector at its shifted offset (at most one break
- * falls inside a vector). A '.' or 'F' at a line start (MC_QP_DOT,
+ * storing each packed vector at its shifted offset (at most one break falls
+ * inside a vector; with at most one per block, without branches). A '.' or 'F' at a line start (MC_QP_DOT,
  * MC_QP_FROM) ends the block and goes to the scalar kernel. */
 #include <immintrin.h>
 #include <string.h>
@@ -230,8 +231,8 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 	 * d + 192 (three compressed vectors of at most 64 bytes at offsets
 	 * summing to at most 128), or exactly its output when soft breaks are
 	 * inserted. Output so far is at most 3 i plus 3 per soft break (each
-	 * soft break but the first follows 73 characters), so d + 192 stays
-	 * within 3 (i + 64) <= 3 n plus the soft-break room of the contract. */
+	 * soft break but the first follows 73 characters), so d + 195 stays
+	 * within 3 (i + 65) <= 3 n plus the soft-break room of the contract. */
 	while (i + 66 <= n) {
 		__m512i v = ld(src + i);
 		__mmask64 LIT = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, k33), k93) &
@@ -299,19 +300,24 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 		/* General path. Per unit: its output as a triplet (c0, c1, c2) with
 		 * 0 for "nothing" (no output character is NUL), its length, and
 		 * the prefix sum of lengths (output offsets of unit ends). */
-		__m512i len = _mm512_mask_blend_epi8(ESC, _mm512_set1_epi8(1), _mm512_set1_epi8(3));
-		len = _mm512_maskz_mov_epi8(~CRZ, len);
-		if (crlf)
-			len = _mm512_mask_mov_epi8(len, LF, _mm512_set1_epi8(2));
-		__m512i P = prefix_sum(len);
-		uint8_t Pa[64];
-		_mm512_storeu_si512(Pa, P);
+		/* Output offset of the start of unit j: units are 1 character,
+		 * 3 (ESC), none (CRZ) or 2 (an LF written as CRLF). */
+		const uint64_t M1 = crlf ? LF : 0;
+#define OFF(j)                                                        \
+	((j) + 2 * (unsigned)__builtin_popcountll(ESC & lo_bits(j)) + \
+	 (unsigned)__builtin_popcountll(M1 & lo_bits(j)) -            \
+	 (unsigned)__builtin_popcountll(CRZ & lo_bits(j)))
 
 		/* Line breaking: from unit j0 (output offset b, column c) to the
 		 * next hard break h; the units that fit are those whose end is
-		 * within b + 75 - c (a prefix, as P only grows). A soft break goes
-		 * before the first that does not fit. A line start at '.' or 'F'
-		 * (per flags) ends the block: the scalar kernel takes it. */
+		 * within b + 75 - c: all of them if the line's end is, else a
+		 * prefix (the offsets only grow), found with one compare of the
+		 * prefix sum P of unit lengths (the ends of the units),
+		 * computed when first needed. A soft break goes before the
+		 * first that does not fit. A line start at '.' or 'F' (per
+		 * flags) ends the block: the scalar kernel takes it. */
+		__m512i P = _mm512_setzero_si512();
+		int haveP = 0;
 		unsigned c = col, b = 0, j0 = 0, stop = 64, nb = 0, brk[8];
 		for (;;) {
 			if (c == 0 && j0 < 64 && (SPECIAL >> j0 & 1)) {
@@ -320,22 +326,34 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 			}
 			__mmask64 rest = j0 < 64 ? LF & ~lo_bits(j0) : 0;
 			unsigned h = rest ? (unsigned)__builtin_ctzll(rest) : 64;
-			unsigned lim = b + MC_QP_COL_MAX - c;
-			unsigned nf = (unsigned)__builtin_popcountll(_mm512_cmple_epu8_mask(
-			    P, _mm512_set1_epi8((char)(lim > 255 ? 255 : lim))));
+			unsigned lim = b + MC_QP_COL_MAX - c, end = OFF(h), nf = h;
 
+			if (end > lim) {
+				if (!haveP) {
+					__m512i len = _mm512_mask_blend_epi8(
+					    ESC, _mm512_set1_epi8(1), _mm512_set1_epi8(3));
+					len = _mm512_maskz_mov_epi8(~CRZ, len);
+					if (crlf)
+						len = _mm512_mask_mov_epi8(len, LF,
+						                           _mm512_set1_epi8(2));
+					P = prefix_sum(len);
+					haveP = 1;
+				}
+				nf = (unsigned)__builtin_popcountll(_mm512_cmple_epu8_mask(
+				    P, _mm512_set1_epi8((char)(lim > 255 ? 255 : lim))));
+			}
 			if (nf >= h) {
 				if (h == 64) {
-					c += Pa[63] - b;
+					c += end - b;
 					break;
 				}
-				b = Pa[h];
+				b = OFF(h + 1);
 				j0 = h + 1;
 				c = 0;
 				continue;
 			}
 			/* nf > j0 unless c > 0: a unit always fits at column 0. */
-			b = nf ? Pa[nf - 1] : 0;
+			b = OFF(nf);
 			brk[nb++] = b;
 			j0 = nf;
 			c = 0;
@@ -378,31 +396,52 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 			m[2] = (unsigned)__builtin_popcountll(k2);
 			nx = 3;
 		}
-		unsigned tot = stop ? Pa[stop - 1] : 0;
+		unsigned tot = OFF(stop);
+#undef OFF
 
 		/* Stores: vector t goes at its offset o plus sl per soft break at
 		 * or before o. Breaks are at least 73 apart but for the first, so
 		 * at most one falls inside a vector: its bytes after the break go
 		 * with one more shift, those before with a masked store over
 		 * them. The gaps are filled with the soft breaks last. Every
-		 * store ends within d + 192 + sl * nb. */
-		for (unsigned t = 0, o = 0, k = 0; t < nx; o += m[t], t++) {
-			while (k < nb && brk[k] <= o)
-				k++;
-			char *q = d + o + k * sl;
-			if (k < nb && brk[k] < o + m[t]) {
-				_mm512_storeu_si512(q + sl, x[t]);
-				_mm512_mask_storeu_epi8(q, lo_bits(brk[k] - o), x[t]);
-			} else {
-				_mm512_storeu_si512(q, x[t]);
+		 * store ends within d + 192 + sl * nb, or d + 192 + sl when
+		 * there is no soft break (its bytes go at the end as garbage). */
+		if (nb <= 1) {
+			/* At most one soft break (at B; with none, B is the end
+			 * of the output and its bytes are garbage that the next
+			 * block writes over): the same stores without branches. */
+			unsigned B = nb ? brk[0] : tot;
+			for (unsigned t = 0, o = 0; t < nx; o += m[t], t++) {
+				unsigned sh = nb && B < o + m[t] ? sl : 0;
+				__mmask64 lo = nb && B > o && B < o + m[t] ? lo_bits(B - o) : 0;
+
+				_mm512_storeu_si512(d + o + sh, x[t]);
+				_mm512_mask_storeu_epi8(d + o, lo, x[t]);
 			}
-		}
-		for (unsigned k = 0; k < nb; k++) {
-			char *q = d + brk[k] + k * sl;
+			char *q = d + B;
 			q[0] = '=';
 			q[sl - 1] = '\n';
 			if (crlf)
 				q[1] = '\r';
+		} else {
+			for (unsigned t = 0, o = 0, k = 0; t < nx; o += m[t], t++) {
+				while (k < nb && brk[k] <= o)
+					k++;
+				char *q = d + o + k * sl;
+				if (k < nb && brk[k] < o + m[t]) {
+					_mm512_storeu_si512(q + sl, x[t]);
+					_mm512_mask_storeu_epi8(q, lo_bits(brk[k] - o), x[t]);
+				} else {
+					_mm512_storeu_si512(q, x[t]);
+				}
+			}
+			for (unsigned k = 0; k < nb; k++) {
+				char *q = d + brk[k] + k * sl;
+				q[0] = '=';
+				q[sl - 1] = '\n';
+				if (crlf)
+					q[1] = '\r';
+			}
 		}
 		d += tot + nb * sl;
 		col = c;

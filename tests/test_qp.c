@@ -865,6 +865,41 @@ static void test_block_edges(int isa)
 	free(t);
 }
 
+/* Soft breaks against 64-byte blocks: lines of lengths around the limit
+ * (none, one or two soft breaks per block), escapes every few bytes or none,
+ * the line end on the line start or not, so each unit length, line start
+ * and column meets every block offset (AVX-512: a line's end checked against
+ * its limit before the unit-by-unit compare). */
+static void test_soft_break_blocks(int isa)
+{
+	static const size_t lens[] = {1, 2, 40, 72, 73, 74, 75, 76, 77, 100, 149, 150, 230};
+	static const size_t every[] = {0, 3, 5, 9, 26};
+	static const unsigned flags[] = {0, MC_QP_CRLF, MC_QP_BINARY, MC_QP_DOT | MC_QP_FROM};
+	unsigned char in[700];
+
+	for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+		for (size_t ei = 0; ei < sizeof every / sizeof every[0]; ei++) {
+			for (size_t k = 0; k < 64; k += 9) {
+				size_t n = sizeof in - k % 5;
+
+				for (size_t j = 0, c = 0; j < n; j++, c++) {
+					if (j >= k && c >= lens[li]) {
+						in[j] = '\n';
+						c = (size_t)-1;
+					} else if (every[ei] && j % every[ei] == 0) {
+						in[j] = (unsigned char)(j & 1 ? 0xc3 : '=');
+					} else {
+						in[j] = (unsigned char)('a' + j % 26);
+					}
+				}
+				check_encode(isa, in, n, flags[(li + k) % 4]);
+			}
+			MC_TEST_CTX("%s soft breaks len=%zu every=%zu\n", mc_isa_name(isa),
+			            lens[li], every[ei]);
+		}
+	}
+}
+
 /* The SIMD kernels must consume nearly all of a large clean input, or the
  * state machine is doing their work. */
 static void test_kernels_take_the_bulk(int isa)
@@ -1018,6 +1053,7 @@ int main(int argc, char **argv)
 		test_texts(kernels[i]);
 		test_mutations(kernels[i]);
 		test_block_edges(kernels[i]);
+		test_soft_break_blocks(kernels[i]);
 		test_kernels_take_the_bulk(kernels[i]);
 #if defined(__linux__)
 		test_guard_pages(kernels[i]);
