@@ -1,4 +1,4 @@
-/* qp_avx2.c: quoted-printable bulk decoder for AVX2. RFC 2045 section 6.7;
+/* qp_avx2.c: quoted-printable bulk kernels for AVX2. RFC 2045 section 6.7;
  * the contract is in qp_internal.h and the specification is the state
  * machine in qp.c ("qp design"). Built with -mavx2 for this file only:
  * nothing here may run unless mc__qp_kernels_for() chose MC_ISA_AVX2.
@@ -10,8 +10,25 @@
  * squeezed out with one pshufb per 8 bytes (pack8). The step commits up to
  * the first byte it cannot classify, which the state machine then takes.
  *
- * Encode: the scalar kernel (qp.c), whose SWAR literal runs and branch-free
- * escapes do most of what a 32-byte encoder would. */
+ * Encode, 32 input bytes per block: byte masks classify every byte as a
+ * unit of 1 character (literal, white space that does not end a line), 3
+ * (=XX: '=', 8-bit, controls, a lone CR, white space before a line break,
+ * binary-mode CR/LF), a hard break (LF) or nothing (the CR of CRLF: its LF
+ * writes the break). Where every line break is written as its input bytes
+ * (LF out, no CRLF; or CRLF out and every LF after a CR):
+ * - a block whose lines fit (popcounts of the masks give their lengths) is
+ *   the input itself if it has no escape, else the expansion of its 8
+ *   groups of 4 bytes, each one pshufb (table indexed by the group's escape
+ *   mask) into at most 12 characters stored at its offset, without branch;
+ * - escape-dense data (binary) whose line fills up inside the block: the
+ *   units that fit (found with a prefix sum of unit lengths) are written
+ *   the same way, then a soft break, and the next block starts after them.
+ * Other blocks: with few non-literal units, a tzcnt walk over them, the
+ * literal runs between them stored 32 bytes at a time and cut at column 75
+ * by soft breaks; with many, the groups stored one by one while they fit
+ * and have no line break, else unit by unit. A '.' or 'F' at a line start
+ * (MC_QP_DOT, MC_QP_FROM) ends the block and goes to the scalar kernel on a
+ * short window, as do the last bytes of the input. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -247,9 +264,380 @@ static size_t dec_avx2(const char *src, size_t n, uint8_t *dst, size_t *written,
 	return i;
 }
 
+/* ---- encode ------------------------------------------------------------------ */
+
+/* Each byte as "=XX" (little-endian, padded to 4 for one copy). */
+#define EHD(x)  ((x) < 10 ? '0' + (x) : 'A' + (x)-10)
+#define EU1(c)  ((uint32_t)'=' | (uint32_t)EHD((c) >> 4) << 8 | (uint32_t)EHD((c)&15) << 16),
+#define EU4(c)  EU1(c) EU1(c + 1) EU1(c + 2) EU1(c + 3)
+#define EU16(c) EU4(c) EU4(c + 4) EU4(c + 8) EU4(c + 12)
+#define EU64(c) EU16(c) EU16(c + 16) EU16(c + 32) EU16(c + 48)
+static const uint32_t enc_esc4[256] = {EU64(0) EU64(64) EU64(128) EU64(192)};
+
+/* enc_grp[m]: a group of 4 input bytes whose escapes are the bits of m, from
+ * its source [4 bytes, 4 high hex digits, 4 low hex digits, "===="] to its
+ * output (at most 12 characters; 0x80 clears the rest). */
+static const uint8_t enc_grp[16][16] = {
+    {0, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 12, 5, 9, 2, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 12, 5, 9, 2, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 1, 12, 6, 10, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 1, 12, 6, 10, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 12, 5, 9, 12, 6, 10, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 12, 5, 9, 12, 6, 10, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 1, 2, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 1, 2, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 12, 5, 9, 2, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 12, 5, 9, 2, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 1, 12, 6, 10, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 1, 12, 6, 10, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {0, 12, 5, 9, 12, 6, 10, 12, 7, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+    {12, 4, 8, 12, 5, 9, 12, 6, 10, 12, 7, 11, 0x80, 0x80, 0x80, 0x80},
+};
+
+/* Blocks with more non-literal units than this are expanded by groups. */
+#define ENC_WALK_MAX 4
+
+/* The masks of one 32-byte block (bit k is byte k). */
+struct enc_blk {
+	const uint8_t *s; /* the block's first byte */
+	uint32_t esc;     /* units "=XX" */
+	uint32_t lf;      /* hard breaks */
+	uint32_t crz;     /* the CR of CRLF: nothing */
+	uint32_t special; /* '.' or 'F' per flags: the scalar kernel at a line start */
+	int crlf;         /* line breaks out as CRLF */
+};
+
+static inline char *enc_eol(char *d, int crlf)
+{
+	if (crlf)
+		*d++ = '\r';
+	*d++ = '\n';
+	return d;
+}
+
+static inline char *enc_soft(char *d, int crlf)
+{
+	*d++ = '=';
+	return enc_eol(d, crlf);
+}
+
+static inline uint32_t lo32(unsigned k) /* k <= 32 */
+{
+	return k >= 32 ? ~0u : (1u << k) - 1;
+}
+
+/* One unit, byte k of the block, as the scalar kernel writes it. Returns 0
+ * for a '.' or 'F' at a line start (nothing written: the caller stops). */
+static inline int enc_one(const struct enc_blk *b, unsigned k, char **dp, unsigned *colp)
+{
+	uint32_t bit = 1u << k;
+	char *d = *dp;
+	unsigned col = *colp;
+
+	if (b->crz & bit)
+		return 1;
+	if (b->lf & bit) {
+		*dp = enc_eol(d, b->crlf);
+		*colp = 0;
+		return 1;
+	}
+	if (b->esc & bit) {
+		if (col + 3 > MC_QP_COL_MAX) {
+			d = enc_soft(d, b->crlf);
+			col = 0;
+		}
+		memcpy(d, &enc_esc4[b->s[k]], 4);
+		*dp = d + 3;
+		*colp = col + 3;
+		return 1;
+	}
+	if (col >= MC_QP_COL_MAX) {
+		d = enc_soft(d, b->crlf);
+		col = 0;
+	}
+	if (col == 0 && (b->special & bit)) {
+		*dp = d;
+		*colp = col;
+		return 0;
+	}
+	*d++ = (char)b->s[k];
+	*dp = d;
+	*colp = col + 1;
+	return 1;
+}
+
+/* Few non-literal units (ev): each in turn, the literal runs between them
+ * stored 32 bytes at a time and cut by soft breaks. Reads b->s[0, 63);
+ * writes within *dp + 32 + 3 per unit. Returns where it stopped (32: the
+ * whole block). */
+static inline unsigned enc_walk(const struct enc_blk *b, uint32_t ev, char **dp, unsigned *colp)
+{
+	char *d = *dp;
+	unsigned col = *colp, j = 0;
+
+	for (;;) {
+		uint32_t rest = ev & ~lo32(j);
+		unsigned e = rest ? (unsigned)__builtin_ctz(rest) : 32;
+
+		while (j < e) {
+			if (col >= MC_QP_COL_MAX) {
+				d = enc_soft(d, b->crlf);
+				col = 0;
+			}
+			if (col == 0 && (b->special >> j & 1))
+				goto out;
+			unsigned take = e - j < MC_QP_COL_MAX - col ? e - j : MC_QP_COL_MAX - col;
+			_mm256_storeu_si256((__m256i *)d, ld(b->s + j));
+			d += take;
+			col += take;
+			j += take;
+		}
+		if (e == 32)
+			break;
+		enc_one(b, e, &d, &col); /* not a literal: never stops */
+		j = e + 1;
+	}
+out:
+	*dp = d;
+	*colp = col;
+	return j;
+}
+
+/* The groups of 4 input bytes of block v (escapes esc) expanded by one
+ * pshufb each: x[t] holds group t (low lane) and t + 4 (high lane), each at
+ * most 12 characters. */
+static inline void enc_groups(__m256i v, uint32_t esc, __m256i x[4])
+{
+	const __m256i hexlut =
+	    _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)mc__qp_hex));
+	const __m256i nib = _mm256_set1_epi8(15), eqv = _mm256_set1_epi8('=');
+	__m256i c1 = _mm256_shuffle_epi8(hexlut, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+	__m256i c2 = _mm256_shuffle_epi8(hexlut, _mm256_and_si256(v, nib));
+	/* Per 128-bit lane, groups G0..G3 as dwords; x[t] holds group t (low
+	 * lane) and t + 4 (high lane), each as [bytes, c1, c2, "===="]. */
+	__m256i a = _mm256_unpacklo_epi32(v, c1), bb = _mm256_unpackhi_epi32(v, c1);
+	__m256i e = _mm256_unpacklo_epi32(c2, eqv), f = _mm256_unpackhi_epi32(c2, eqv);
+
+	x[0] = _mm256_unpacklo_epi64(a, e);
+	x[1] = _mm256_unpackhi_epi64(a, e);
+	x[2] = _mm256_unpacklo_epi64(bb, f);
+	x[3] = _mm256_unpackhi_epi64(bb, f);
+	for (unsigned t = 0; t < 4; t++) {
+		__m256i idx = _mm256_set_m128i(
+		    _mm_loadu_si128(
+		        (const __m128i *)(const void *)enc_grp[esc >> (4 * t + 16) & 15]),
+		    _mm_loadu_si128((const __m128i *)(const void *)enc_grp[esc >> (4 * t) & 15]));
+		x[t] = _mm256_shuffle_epi8(x[t], idx);
+	}
+}
+
+static inline __m128i enc_group(const __m256i x[4], unsigned g)
+{
+	return g < 4 ? _mm256_castsi256_si128(x[g]) : _mm256_extracti128_si256(x[g - 4], 1);
+}
+
+/* How many units of a block (escapes esc: 3 characters, others 1) fit in
+ * room characters: their output offsets rise, so they are a prefix. */
+static inline unsigned enc_fitting(uint32_t esc, unsigned room)
+{
+	const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+	__m256i m = _mm256_shuffle_epi8(
+	    _mm256_set1_epi32((int)esc),
+	    _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0));
+	__m256i e = _mm256_cmpeq_epi8(_mm256_and_si256(m, bits), bits);
+	/* Unit lengths, then their inclusive prefix sum (at most 96). */
+	__m256i x = _mm256_sub_epi8(_mm256_set1_epi8(1), _mm256_add_epi8(e, e));
+	x = _mm256_add_epi8(x, _mm256_slli_si256(x, 1));
+	x = _mm256_add_epi8(x, _mm256_slli_si256(x, 2));
+	x = _mm256_add_epi8(x, _mm256_slli_si256(x, 4));
+	x = _mm256_add_epi8(x, _mm256_slli_si256(x, 8));
+	__m256i lo = _mm256_shuffle_epi8(x, _mm256_set1_epi8(15));
+	x = _mm256_add_epi8(x, _mm256_permute2x128_si256(lo, lo, 0x08));
+	__m256i le = _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8((char)room)), x);
+	return (unsigned)__builtin_popcount(mask(le));
+}
+
+/* A block whose units all fit on their lines and whose bytes are written as
+ * they are or as =XX (LF included; the CR of CRLF only with MC_QP_CRLF):
+ * all 8 groups stored at their offsets, no branch. Writes d[0, 96). */
+static inline char *enc_fit(__m256i v, uint32_t esc, char *d)
+{
+	__m256i x[4];
+
+	enc_groups(v, esc, x);
+	for (unsigned g = 0; g < 8; g++) {
+		unsigned off = 4 * g + 2 * (unsigned)__builtin_popcount(esc & lo32(4 * g));
+		_mm_storeu_si128((__m128i *)(void *)(d + off), enc_group(x, g));
+	}
+	return d + 32 + 2 * (unsigned)__builtin_popcount(esc);
+}
+
+/* Many non-literal units: the groups expanded; a group that would cross
+ * column 75, holds a line break or starts a line with a special byte goes
+ * unit by unit. Writes within *dp + 16 per group (+ 3 per soft break).
+ * Returns where it stopped (32: all). */
+static inline unsigned enc_expand(const struct enc_blk *b, __m256i v, char **dp, unsigned *colp)
+{
+	const uint32_t esc = b->esc, slow = b->lf | b->crz;
+	char *d = *dp;
+	unsigned col = *colp;
+	__m256i x[4];
+
+	enc_groups(v, esc, x);
+	for (unsigned g = 0; g < 8; g++) {
+		unsigned k = 4 * g, m = esc >> k & 15;
+		unsigned len = 4 + 2 * (unsigned)__builtin_popcount(m);
+
+		if (!(slow >> k & 15) && col + len <= MC_QP_COL_MAX &&
+		    !(col == 0 && (b->special >> k & 1))) {
+			_mm_storeu_si128((__m128i *)(void *)d, enc_group(x, g));
+			d += len;
+			col += len;
+			continue;
+		}
+		for (unsigned u = k; u < k + 4; u++) {
+			if (!enc_one(b, u, &d, &col)) {
+				*dp = d;
+				*colp = col;
+				return u;
+			}
+		}
+	}
+	*dp = d;
+	*colp = col;
+	return 32;
+}
+
+static size_t enc_avx2(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp,
+                       unsigned flags)
+{
+	const int text = !(flags & MC_QP_BINARY), crlf = (flags & MC_QP_CRLF) != 0;
+	const int dot = (flags & MC_QP_DOT) != 0, fromf = (flags & MC_QP_FROM) != 0;
+	unsigned col = *colp;
+	char *d = dst;
+	size_t i = 0;
+
+	/* Bounds: a block reads src[i, i + 64) (the literal runs of the walk
+	 * are loaded 32 bytes from anywhere in the block), so it runs while
+	 * i + 64 <= n. Output so far is at most 3 i plus the soft breaks
+	 * (which the contract's room covers), and a store for input byte
+	 * i + k (k < 32) ends within 3 (i + k) + 32 < 3 n. */
+	while (i + 64 <= n) {
+		__m256i v = ld(src + i);
+		__m256i wsv = _mm256_or_si256(eqc(v, ' '), eqc(v, '\t'));
+		uint32_t LIT = mask(_mm256_andnot_si256(
+		    eqc(v, '='), le_u8(_mm256_sub_epi8(v, _mm256_set1_epi8(33)), 93)));
+		uint32_t WS = mask(wsv), LF = 0, CR = 0, CRZ = 0, WSE = 0;
+
+		if (text) {
+			__m256i v1 = ld(src + i + 1);
+			uint32_t LF1 = mask(eqc(v1, '\n'));
+
+			LF = mask(eqc(v, '\n'));
+			CR = mask(eqc(v, '\r'));
+			CRZ = CR & LF1;
+			uint32_t CR1 = mask(eqc(v1, '\r'));
+			WSE = WS & LF1;
+			if (WS & CR1) /* white space before CRLF? */
+				WSE |= WS & CR1 & mask(eqc(ld(src + i + 2), '\n'));
+		}
+		uint32_t ESC = ~(LIT | WS | LF | CRZ) | WSE;
+		uint32_t SPECIAL = 0;
+		if (dot)
+			SPECIAL = mask(eqc(v, '.'));
+		if (fromf)
+			SPECIAL |= mask(eqc(v, 'F'));
+
+		/* Line breaks written as they are: when the CR of every CRLF is
+		 * (MC_QP_CRLF, and every LF follows a CR, none at 31 with its LF
+		 * in the next block) or there is none. Then a block whose lines
+		 * fit needs no soft break: the input itself if it has no escape,
+		 * else its groups expanded (with at most one LF: the lines on
+		 * either side of it are counted). */
+		if (crlf ? !(LF & ~(CR << 1)) && !(CRZ >> 31) : !CRZ) {
+			unsigned h = LF ? (unsigned)__builtin_ctz(LF) : 32;
+			unsigned first = h - (unsigned)__builtin_popcount(CRZ & lo32(h)) +
+			                 2 * (unsigned)__builtin_popcount(ESC & lo32(h));
+			int ok =
+			    col + first <= MC_QP_COL_MAX && !(SPECIAL & (LF << 1 | (col == 0)));
+
+			if (ok && !ESC) {
+				_mm256_storeu_si256((__m256i *)(void *)d, v);
+				d += 32;
+				/* The column: the bytes after the last LF, if any. */
+				col = LF ? (unsigned)__builtin_clz(LF) : col + 32;
+				i += 32;
+				continue;
+			}
+			if (ok && !(LF & (LF - 1))) {
+				/* After the LF (if any): 31 - h bytes, no CR of CRLF. */
+				unsigned last =
+				    LF ? 31 - h +
+				             2 * (unsigned)__builtin_popcount(ESC & ~lo32(h + 1))
+				       : col + first;
+
+				if (last <= MC_QP_COL_MAX) {
+					d = enc_fit(v, ESC, d);
+					col = last;
+					i += 32;
+					continue;
+				}
+			}
+			if (col + first > MC_QP_COL_MAX && !(SPECIAL & (col == 0)) &&
+			    (unsigned)__builtin_popcount(ESC | LF | CRZ) > ENC_WALK_MAX) {
+				/* The line fills up before its end (or the block's) and
+				 * the walk would be slow (escape-dense data): the units
+				 * that fit (a prefix: they end at rising offsets) are
+				 * written as above, then a soft break; the next block
+				 * starts at the first unit that did not fit. */
+				unsigned p = enc_fitting(ESC, MC_QP_COL_MAX - col);
+
+				if (ESC)
+					enc_fit(v, ESC, d);
+				else
+					_mm256_storeu_si256((__m256i *)(void *)d, v);
+				d = enc_soft(
+				    d + p + 2 * (unsigned)__builtin_popcount(ESC & lo32(p)), crlf);
+				col = 0;
+				i += p;
+				continue;
+			}
+		}
+
+		const struct enc_blk b = {src + i, ESC, LF, CRZ, SPECIAL, crlf};
+		uint32_t ev = ESC | LF | CRZ;
+		unsigned stop = (unsigned)__builtin_popcount(ev) <= ENC_WALK_MAX
+		                    ? enc_walk(&b, ev, &d, &col)
+		                    : enc_expand(&b, v, &d, &col);
+
+		i += stop;
+		if (stop < 32) {
+			/* A '.' or 'F' at a line start (col 0): the scalar kernel on
+			 * a short window; it needs at most 5 bytes to decide. */
+			size_t w, used = mc__qp_enc_scalar(src + i, 16, d, &w, &col, flags);
+
+			d += w;
+			i += used;
+			if (!used)
+				break;
+		}
+	}
+	if (i + 64 > n) { /* the tail: the scalar kernel, same contract */
+		size_t w;
+
+		i += mc__qp_enc_scalar(src + i, n - i, d, &w, &col, flags);
+		d += w;
+	}
+	*colp = col;
+	*written = (size_t)(d - dst);
+	return i;
+}
+
 const struct mc_qp_kernels mc__qp_avx2 = {
     .isa = MC_ISA_AVX2,
     .name = "avx2",
-    .enc = mc__qp_enc_scalar,
+    .enc = enc_avx2,
     .dec = dec_avx2,
 };
