@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh [TARGET|all] [SECONDS]: a fuzzing campaign on all cores.
+# fuzz.sh [TARGET[,TARGET...]|all] [SECONDS]: a fuzzing campaign on all cores.
 # For each target (default: all, 1200 s each): libFuzzer in fork mode with one
 # worker per core from a scratch corpus plus the seeds; then the scratch
 # corpus is merged into fuzz/corpus/TARGET, minimised (-merge=1); every crash,
@@ -22,7 +22,7 @@ targets=()
 for f in fuzz/fuzz_*.c; do
 	t=$(basename "$f" .c)
 	t=${t#fuzz_}
-	[ "$want" = all ] || [ "$want" = "$t" ] && targets+=("$t")
+	[ "$want" = all ] || [[ ",$want," == *",$t,"* ]] && targets+=("$t")
 done
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz.sh: no target '$want'" >&2; exit 2; }
 run_target() {
@@ -51,7 +51,9 @@ run_target() {
 	rm -rf "$work/merged" && mkdir -p "$work/merged"
 	"$bin" -merge=1 "${dict[@]}" "$work/merged" "fuzz/corpus/$t" "$work/corpus" >>"$work/log" 2>&1
 	if [ "$(find "$work/merged" -type f | wc -l)" -gt 0 ]; then
-		rm -f "fuzz/corpus/$t"/*
+		# The named regression seeds (regress-*) stay: the minimised set may
+		# cover their edges with another input, but they record past bugs.
+		find "fuzz/corpus/$t" -maxdepth 1 -type f ! -name 'regress-*' -delete
 		cp "$work/merged"/* "fuzz/corpus/$t"/
 	fi
 	after=$(find "fuzz/corpus/$t" -type f | wc -l)
