@@ -44,7 +44,13 @@ try:
         j = json.load(f)
     t.check(j["ok"] is True and j["size_mib"] == 8 and len(j["stages"]) >= 8,
             "JSON figures", json.dumps(j)[:500])
-except (OSError, ValueError) as e:
+    # the codec stage (a child process) hands its figures back for the JSON
+    ks = j.get("kernels", [])
+    t.check(j.get("memcpy_gb_s", 0) > 0 and any(k.get("kernel") == "scalar" for k in ks)
+            and len(ks) % 2 == 0 and all(k["encode_gb_s"] > 0 and k["decode_gb_s"] > 0
+                                          for k in ks),
+            "JSON kernel figures beside memcpy", json.dumps(ks)[:500])
+except (OSError, ValueError, KeyError, TypeError) as e:
     t.check(False, "JSON written", str(e))
 
 p = subprocess.run(base + ["--password-file", bad], capture_output=True, text=True, timeout=600)
