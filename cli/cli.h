@@ -15,24 +15,40 @@ struct cli_input {
 	int fd;
 	const unsigned char *map; /* whole file when mapped */
 	size_t maplen, pos;
-	size_t dropped;     /* mapped bytes given back (MADV_DONTNEED): RSS stays flat */
 	unsigned char *buf; /* read buffer when not mapped */
 	size_t bufcap;
 };
 
-/* path NULL or "-" is standard input. map: a regular file is mapped whole
- * (in->map; for the parser, which wants all of it); otherwise it is read in
- * chunks: streaming commands read, because on this kind of VM the page
- * faults of a mapping cost 3-4x more than read(2)'s copy (base64 of 256 MiB:
- * 0.33 s mapped, 0.09 s read) and a mapping's pages stay resident. Returns
- * 0, or -1 after printing why. */
-int cli_input_open(struct cli_input *in, const char *path, const char *cmd, int map);
+enum {
+	CLI_IN_READ = 0, /* read(2) in chunks */
+	CLI_IN_MAP = 1,  /* map a regular file whole */
+};
+
+/* path NULL or "-" is standard input. mode CLI_IN_MAP: a regular file is
+ * mapped whole (in->map; for the parser, which wants all of it); otherwise it
+ * is read in chunks: streaming commands read, because on this kind of VM the
+ * page faults of a mapping cost 3-4x more than read(2)'s copy (base64 of 256
+ * MiB: 0.33 s mapped, 0.09 s read) and a mapping's pages stay resident.
+ * Returns 0, or -1 after printing why. */
+int cli_input_open(struct cli_input *in, const char *path, const char *cmd, int mode);
 
 /* Next chunk of at most max bytes in *chunk (valid until the next call).
  * Returns its length, 0 at end of input, -1 after printing an error. */
 long cli_input_next(struct cli_input *in, const unsigned char **chunk, size_t max, const char *cmd);
 
 void cli_input_close(struct cli_input *in);
+
+/* base64 on a large regular file, one thread per CPU (b64_par.c). Each does
+ * the file's leading part, when that pays, and leaves the file offset where
+ * the sequential loop goes on in CLI_B64_CHUNK steps: encode from column 0
+ * with a fresh encoder; decode from *st with the input offset *done.
+ * Return -1 after printing an error (output before it written), 0 when they
+ * did nothing, 1 when they did. MIMECODEC_THREADS=N sets the thread count. */
+#define CLI_B64_CHUNK (192u * 1024u) /* input per step: the output stays in L2 */
+struct mc_b64_decoder;
+int cli_b64_encode_par(struct cli_input *in, unsigned wrap, unsigned flags);
+int cli_b64_decode_par(struct cli_input *in, int mode, unsigned flags, struct mc_b64_decoder *st,
+                       uint64_t *done);
 
 /* Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1): 1 for
  * ASCII, 2-4, or 0 when p[0] does not start one (the JSON writers put

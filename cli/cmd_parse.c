@@ -111,7 +111,7 @@ int cli_load(struct cli_input *in, const char *path, const char *cmd, const char
 
 	*owned = NULL;
 	*len = 0;
-	if (cli_input_open(in, path, cmd, 1))
+	if (cli_input_open(in, path, cmd, CLI_IN_MAP))
 		return -1;
 	if (in->map) {
 		*data = (const char *)in->map;

@@ -139,7 +139,7 @@ int cmd_qp(int argc, char **argv)
 			path = a;
 		}
 	}
-	if (cli_input_open(&in, path, CMD, 0))
+	if (cli_input_open(&in, path, CMD, CLI_IN_READ))
 		return 1;
 	rc = dec ? decode(&in, flags) : encode(&in, flags);
 	cli_input_close(&in);

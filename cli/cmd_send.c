@@ -202,7 +202,7 @@ static mc_status src_read(void *ctx, void *buf, size_t cap, size_t *got)
 		long n;
 
 		if (!e->open) {
-			if (cli_input_open(&e->in, e->path, CMD, 0))
+			if (cli_input_open(&e->in, e->path, CMD, CLI_IN_READ))
 				return MC_EIO;
 			e->open = 1;
 		}
@@ -652,7 +652,7 @@ int cmd_send(int argc, char **argv)
 
 		e->path = emls[m];
 		if (nmsg == 1 || strcmp(emls[m], "-") == 0) {
-			if (cli_input_open(&e->in, emls[m], CMD, 0))
+			if (cli_input_open(&e->in, emls[m], CMD, CLI_IN_READ))
 				goto done;
 			e->open = 1;
 			if (e->in.map)

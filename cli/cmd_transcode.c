@@ -100,7 +100,8 @@ int cmd_transcode(int argc, char **argv)
 		free(out);
 		return 1;
 	}
-	if (mc_transcoder_init(st, dir, flags) != MC_OK || cli_input_open(&in, path, CMD, 0)) {
+	if (mc_transcoder_init(st, dir, flags) != MC_OK ||
+	    cli_input_open(&in, path, CMD, CLI_IN_READ)) {
 		free(st);
 		free(out);
 		return 1;

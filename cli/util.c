@@ -24,7 +24,7 @@ void cli_err(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_input_open(struct cli_input *in, const char *path, const char *cmd, int map)
+int cli_input_open(struct cli_input *in, const char *path, const char *cmd, int mode)
 {
 	struct stat sb;
 
@@ -40,7 +40,8 @@ int cli_input_open(struct cli_input *in, const char *path, const char *cmd, int 
 			return -1;
 		}
 	}
-	if (map && fstat(in->fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+	if (mode == CLI_IN_MAP && fstat(in->fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size > 0) {
 		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, in->fd, 0);
 
 		if (m != MAP_FAILED) {

@@ -149,10 +149,13 @@ if [ "$do_cli" = 1 ]; then
 		# Two sinks: a new file on this filesystem (what a user sees, bound by
 		# the filesystem's write speed) and /dev/null (the tools themselves).
 		declare -A best
-		ops="encode.file encode.null decode.file decode.null"
+		# encode1: the same encode held to one thread (a large file is
+		# encoded by one thread per CPU otherwise; see README).
+		ops="encode.file encode.null encode1.null decode.file decode.null"
 		for ((r = 1; r <= runs; r++)); do
 			for op in $ops; do
 				case $op in
+				encode1.*) a=(env MIMECODEC_THREADS=1 "$cli" base64 "$raw") b=(base64 "$raw") ;;
 				encode.*) a=("$cli" base64 "$raw") b=(base64 "$raw") ;;
 				decode.*) a=("$cli" base64 -d "$enc") b=(base64 -d "$enc") ;;
 				esac
@@ -178,10 +181,14 @@ if [ "$do_cli" = 1 ]; then
 			echo "{"
 			echo "  \"file_bytes\": $raw_bytes, \"encoded_bytes\": $enc_bytes, \"runs\": $runs,"
 			echo "  \"dir\": \"$dir\", \"coreutils_version\": \"$cu_version\","
+			echo "  \"cpus\": $(nproc),"
 			echo "  \"rows\": ["
 			row encode file "$raw_bytes" "mimecodec base64 FILE > out" "base64 FILE > out"
 			echo ","
 			row encode null "$raw_bytes" "mimecodec base64 FILE > /dev/null" "base64 FILE > /dev/null"
+			echo ","
+			row encode1 null "$raw_bytes" "MIMECODEC_THREADS=1 mimecodec base64 FILE > /dev/null" \
+				"base64 FILE > /dev/null"
 			echo ","
 			row decode file "$enc_bytes" "mimecodec base64 -d FILE.b64 > out" "base64 -d FILE.b64 > out"
 			echo ","

@@ -7,7 +7,6 @@ Prints "N passed, N failed" and exits non-zero on any failure."""
 import base64
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,31 @@ def run(args, data=b"", **kw):
 def coreutils(args, data):
     return subprocess.run(["base64"] + args, input=data, capture_output=True).stdout
 
+
+# Constant memory: 192 MiB streamed through a pipe each way; the peak RSS of
+# the child must not grow with the input (ASan builds carry ~tens of MiB).
+if os.environ.get("MC_CLI_SKIP_BIG") != "1":
+    big = 192 << 20
+    gen = subprocess.Popen(["head", "-c", str(big), "/dev/zero"], stdout=subprocess.PIPE)
+    enc = subprocess.Popen([EXE, "base64"], stdin=gen.stdout, stdout=subprocess.PIPE)
+    dec = subprocess.Popen([EXE, "base64", "-d"], stdin=enc.stdout, stdout=subprocess.PIPE)
+    total = 0
+    while True:
+        b = dec.stdout.read(1 << 20)
+        if not b:
+            break
+        check(b.count(0) == len(b), "zeros back") if total == 0 else None
+        total += len(b)
+    # The peak RSS of these two children alone. It runs first: a child's
+    # peak counts the parent's RSS up to its exec (the test's data later).
+    peak_kib = 0
+    for p in (gen, enc, dec):
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p is not gen:
+            peak_kib = max(peak_kib, ru.ru_maxrss)
+    check(enc.returncode == 0 and dec.returncode == 0 and total == big, "big pipe %d" % total)
+    check(peak_kib < 96 * 1024, "peak RSS %d KiB for a %d MiB stream" % (peak_kib, big >> 20))
 
 rng = random.Random(20261122)
 tmp = tempfile.mkdtemp(prefix="mc-cli-")
@@ -96,25 +120,84 @@ check(r.returncode == 1 and b"is a directory" in r.stderr, "directory")
 r = subprocess.run([EXE, "nope"], capture_output=True)
 check(r.returncode == 2 and b"unknown command" in r.stderr, "unknown command")
 
-# Constant memory: 192 MiB streamed through a pipe each way; the peak RSS of
-# the child must not grow with the input (ASan builds carry ~tens of MiB).
-if os.environ.get("MC_CLI_SKIP_BIG") != "1":
-    big = 192 << 20
-    gen = subprocess.Popen(["head", "-c", str(big), "/dev/zero"], stdout=subprocess.PIPE)
-    enc = subprocess.Popen([EXE, "base64"], stdin=gen.stdout, stdout=subprocess.PIPE)
-    dec = subprocess.Popen([EXE, "base64", "-d"], stdin=enc.stdout, stdout=subprocess.PIPE)
-    total = 0
-    while True:
-        b = dec.stdout.read(1 << 20)
-        if not b:
-            break
-        check(b.count(0) == len(b), "zeros back") if total == 0 else None
-        total += len(b)
-    for p in (gen, enc, dec):
-        p.wait()
-    check(enc.returncode == 0 and dec.returncode == 0 and total == big, "big pipe %d" % total)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    check(peak_kib < 96 * 1024, "peak RSS %d KiB for a %d MiB stream" % (peak_kib, big >> 20))
+# A large regular file is encoded by several threads, each taking chunks of
+# whole lines and writing them in file order (cmd_base64.c); the output must be
+# the sequential one for every worker count (MIMECODEC_THREADS; 1 is the
+# sequential loop), line width, line break and a tail after the last chunk.
+par = rng.randbytes((7 << 20) + 12345)
+par_path = os.path.join(tmp, "par")
+with open(par_path, "wb") as f:
+    f.write(par)
+for wrap in ([], ["-w", "0"], ["-w", "7"], ["-w", "1"], ["-w", "100"]):
+    ref = coreutils(wrap, par)
+    refs = {(): ref, ("--crlf",): ref.replace(b"\n", b"\r\n")}
+    if wrap == ["-w", "0"]:
+        refs[("--url", "--no-pad")] = base64.urlsafe_b64encode(par).rstrip(b"=")
+    for extra, want in refs.items():
+        for threads in ("1", "2", "3", "8"):
+            env = dict(os.environ, MIMECODEC_THREADS=threads)
+            r = run(wrap + list(extra) + [par_path], env=env)
+            check(r.returncode == 0 and r.stdout == want,
+                  "parallel encode %s %s threads=%s" % (wrap, extra, threads))
+# Whole chunks only (no tail) and a file opened at an offset (stdin < file
+# after a read: the parallel path must start where the file offset is).
+whole = par[:192 * 1024 * 24]
+with open(par_path, "wb") as f:
+    f.write(whole)
+r = run(["-w", "0", par_path], env=dict(os.environ, MIMECODEC_THREADS="2"))
+check(r.stdout == base64.b64encode(whole), "parallel encode, no tail")
+with open(par_path, "rb", buffering=0) as f:
+    os.lseek(f.fileno(), 1000, os.SEEK_SET)
+    r = subprocess.run([EXE, "base64", "-w", "0"], stdin=f, capture_output=True,
+                       env=dict(os.environ, MIMECODEC_THREADS="2"))
+check(r.stdout == base64.b64encode(whole[1000:]), "encode from an opened file's offset")
+# A write error stops every worker: one message, exit 1.
+with open("/dev/full", "wb") as full:
+    r = subprocess.run([EXE, "base64", par_path], stdout=full, stderr=subprocess.PIPE,
+                       env=dict(os.environ, MIMECODEC_THREADS="3"))
+check(r.returncode == 1 and r.stderr.count(b"\n") == 1 and
+      b"mimecodec: base64: write error: No space left on device" in r.stderr,
+      "write error in parallel: %r" % r.stderr)
+
+# Parallel decode: each chunk is decoded from a line start as if a quantum
+# started there and decoded again when the chunk before it did not end clean.
+# Whatever the input, every thread count must give the sequential result:
+# the same bytes out, the same message, the same exit code.
+blob = rng.randbytes((9 << 19) + 2)  # 4.5 MiB + 2: padding at the end
+enc76 = base64.encodebytes(blob)
+one = base64.b64encode(blob)
+cases = {
+    "lf76": enc76,
+    "crlf76": enc76.replace(b"\n", b"\r\n"),
+    "oneline": one,
+    "w7": b"\n".join(one[i:i + 7] for i in range(0, len(one), 7)) + b"\n",
+    # a first line of 75: every later line start is off the quantum grid
+    "shifted": one[:75] + b"\n" + b"\n".join(one[i:i + 76] for i in range(75, len(one), 76)),
+    # two encodings back to back: padding in the middle (lenient modes go on)
+    "concat": base64.encodebytes(blob[:2500001]) + base64.encodebytes(blob[2500001:]),
+    "badchar": enc76[:5000001] + b"!" + enc76[5000002:],
+    "garbage": b"".join(enc76[i:i + 1000] + b"*%" for i in range(0, len(enc76), 1000)),
+}
+for name, data in cases.items():
+    with open(par_path, "wb") as f:
+        f.write(data)
+    for mode in ([], ["--strict"], ["-i"]):
+        seq = run(["-d"] + mode + [par_path], env=dict(os.environ, MIMECODEC_THREADS="1"))
+        for threads in ("2", "3"):
+            r = run(["-d"] + mode + [par_path], env=dict(os.environ, MIMECODEC_THREADS=threads))
+            check((r.returncode, r.stdout, r.stderr) == (seq.returncode, seq.stdout, seq.stderr),
+                  "parallel decode %s %s threads=%s: rc %d/%d %r/%r" % (
+                      name, mode, threads, r.returncode, seq.returncode, r.stderr[:200],
+                      seq.stderr[:200]))
+        if name in ("lf76", "crlf76", "oneline", "w7", "shifted") and mode != ["--strict"]:
+            check(seq.returncode == 0 and seq.stdout == blob, "decode %s %s" % (name, mode))
+with open(par_path, "wb") as f:
+    f.write(cases["badchar"])
+r = run(["-d", par_path], env=dict(os.environ, MIMECODEC_THREADS="2"))
+check(r.returncode == 1 and r.stdout == blob[:5000001 // 77 * 57 + (5000001 % 77) // 4 * 3] and
+      r.stderr.endswith(b"invalid character in encoded input (byte 0x21) at byte offset 5000001\n"),
+      "parallel decode error: %r" % r.stderr)
+os.unlink(par_path)
 
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -1,0 +1,340 @@
+/* b64_par.c: `mimecodec base64` on a large regular file with one thread per
+ * CPU (cmd_base64.c runs the sequential loop for the rest and for anything
+ * else). The file is cut into chunks; worker t takes chunks t, t + T, t + 2T,
+ * ... with pread, works on its chunk in its own buffers, and when its turn
+ * comes writes the chunk's output, so the output goes out in file order and is
+ * the sequential loop's, byte for byte. Every byte stays on the core that
+ * read it: handing chunks from a reader thread to an encoder costs more than
+ * the copy it hides, on this kind of VM (256 MiB: 0.065 s against 0.051 s
+ * for one thread that reads and encodes).
+ *
+ * Encode: a chunk is a multiple of 3 * wrap input bytes, whole output lines,
+ * so each chunk encodes on its own from column 0 with nothing carried.
+ *
+ * Decode: where a quantum starts is known only after everything before it,
+ * so each chunk is decoded speculatively from a fresh decoder, as if it
+ * started on a quantum boundary; its boundaries are moved to line starts
+ * (base64 lines are whole quanta: 76 columns in MIME and coreutils), found
+ * the same way by both workers that share one. At its turn a chunk's result
+ * is kept when the chunk before it ended clean (no open quantum, no padding,
+ * no error: the state a fresh decoder has); otherwise the chunk is decoded
+ * again from the real state the chunk before it left. The decoder's offset
+ * starts at the chunk's file offset, so error offsets are the file's. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mimecodec/base64.h"
+
+#define CMD         "base64"
+#define MIN_CHUNKS  8 /* per worker: fewer and the threads do not pay */
+#define MAX_WORKERS 8
+#define SCAN        4096 /* decode: a line start is looked for this far */
+
+struct par {
+	int fd;
+	const char *name;
+	int dec;
+	unsigned wrap, flags; /* encode */
+	int mode;             /* decode */
+	size_t chunk;         /* nominal input bytes per chunk */
+	uint64_t nchunks;     /* chunks done in parallel */
+	unsigned workers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t turn; /* the chunk whose output goes out next */
+	int failed;
+	/* decode: the state the chunks so far left, and whether it is clean */
+	struct mc_b64_decoder prev;
+	int prev_clean;
+	uint64_t end; /* decode: file offset where the parallel part ends */
+};
+
+struct worker {
+	struct par *p;
+	unsigned t;
+	pthread_t th;
+	unsigned char *src;
+	unsigned char *out;
+};
+
+static void fail(struct par *p, const char *what, int err)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->failed && what) /* one message: the first error counts */
+		cli_err(CMD, "%s: %s", p->name, err ? strerror(err) : what);
+	p->failed = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Reads n bytes at off; a short read is an error (the file shrank). */
+static int read_at(struct par *p, unsigned char *b, size_t n, uint64_t off)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = pread(p->fd, b + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail(p, "file shrank while being read", r < 0 ? errno : 0);
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Decode: the start of chunk i (i >= 1) is the first line start at or after
+ * its nominal offset, within SCAN bytes; else the nominal offset. w holds
+ * the SCAN bytes from the nominal offset. */
+static uint64_t line_start(const unsigned char *w, uint64_t nominal)
+{
+	const unsigned char *nl = memchr(w, '\n', SCAN);
+
+	return nl ? nominal + (uint64_t)(nl - w) + 1 : nominal;
+}
+
+static int clean(const struct mc_b64_decoder *st)
+{
+	return st->status == MC_OK && st->nacc == 0 && st->npad == 0 && !st->done;
+}
+
+/* Waits for chunk i's turn; returns 0, or -1 when the run failed. */
+static int wait_turn(struct par *p, uint64_t i)
+{
+	int bad;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->turn != i && !p->failed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	bad = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return bad ? -1 : 0;
+}
+
+static void next_turn(struct par *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->turn++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int encode_chunk(struct worker *w, uint64_t i)
+{
+	struct par *p = w->p;
+	struct mc_b64_encoder st;
+	size_t o;
+
+	if (read_at(p, w->src, p->chunk, i * p->chunk))
+		return -1;
+	mc_b64_encoder_init(&st, p->wrap, p->flags);
+	o = mc_b64_encode_update(&st, w->src, p->chunk, (char *)w->out);
+	/* The encoder breaks a full line before the next character; the next
+	 * chunk starts a new encoder, so the break goes here. */
+	if (p->wrap && st.col == p->wrap) {
+		if (p->flags & MC_B64_CRLF)
+			w->out[o++] = '\r';
+		w->out[o++] = '\n';
+	}
+	if (wait_turn(p, i))
+		return -1;
+	if (cli_write_all(1, w->out, o, CMD)) {
+		fail(p, NULL, 0); /* cli_write_all said why */
+		return -1;
+	}
+	next_turn(p);
+	return 0;
+}
+
+static int decode_chunk(struct worker *w, uint64_t i)
+{
+	struct par *p = w->p;
+	uint64_t nominal = i * p->chunk, start = 0, end;
+	const unsigned char *in;
+	size_t n, wr;
+	struct mc_b64_decoder st;
+	mc_status s;
+
+	/* The chunk and SCAN bytes past it, where the next one starts. */
+	if (read_at(p, w->src, p->chunk + SCAN, nominal))
+		return -1;
+	if (i > 0)
+		start = line_start(w->src, nominal);
+	end = line_start(w->src + p->chunk, nominal + p->chunk);
+	in = w->src + (start - nominal);
+	n = (size_t)(end - start);
+	mc_b64_decoder_init(&st, p->mode, p->flags);
+	st.offset = start;
+	s = mc_b64_decode_update(&st, (const char *)in, n, w->out, &wr);
+	if (wait_turn(p, i))
+		return -1;
+	if (!p->prev_clean) { /* the guess was wrong: go on from the real state */
+		st = p->prev;
+		s = mc_b64_decode_update(&st, (const char *)in, n, w->out, &wr);
+	}
+	if (cli_write_all(1, w->out, wr, CMD)) {
+		fail(p, NULL, 0);
+		return -1;
+	}
+	if (s) {
+		pthread_mutex_lock(&p->mu);
+		if (!p->failed)
+			cli_decode_error(CMD, p->name, s, st.err_offset, in, start, (long)n);
+		p->failed = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		return -1;
+	}
+	p->prev = st; /* only the turn holder touches prev */
+	p->prev_clean = clean(&st);
+	if (i + 1 == p->nchunks)
+		p->end = end;
+	next_turn(p);
+	return 0;
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	struct par *p = w->p;
+
+	for (uint64_t i = w->t; i < p->nchunks; i += p->workers)
+		if ((p->dec ? decode_chunk(w, i) : encode_chunk(w, i)) < 0)
+			break;
+	return NULL;
+}
+
+/* MIMECODEC_THREADS when set (1 keeps the work on one core), else the CPUs
+ * this process may run on. */
+static unsigned count_workers(void)
+{
+	const char *e = getenv("MIMECODEC_THREADS");
+	unsigned n;
+	cpu_set_t set;
+
+	if (e && *e && cli_parse_uint(e, &n) == 0)
+		return n ? n : 1;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		return (unsigned)CPU_COUNT(&set);
+	return 1;
+}
+
+/* Runs the parallel part. Returns -1 after an error, 0 when it did nothing,
+ * 1 when it did: the file offset is then at p->end. */
+static int run_all(struct par *p, uint64_t size, size_t unit, size_t over)
+{
+	struct worker w[MAX_WORKERS];
+	unsigned n = count_workers(), started;
+	size_t in_cap, out_cap;
+	off_t at;
+	int rc = 1;
+
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	at = lseek(p->fd, 0, SEEK_CUR);
+	if (n < 2 || at != 0 || unit > CLI_B64_CHUNK)
+		return 0;
+	p->chunk = CLI_B64_CHUNK / unit * unit;
+	p->nchunks = size < over ? 0 : (size - over) / p->chunk;
+	if (p->nchunks < (uint64_t)n * MIN_CHUNKS)
+		return 0;
+	p->workers = n;
+	p->end = p->nchunks * p->chunk;
+	p->prev_clean = 1;
+	in_cap = p->chunk + over;
+	out_cap = p->dec ? mc_b64_decode_bound(in_cap)
+	                 : mc_b64_encode_bound(in_cap, p->wrap, p->flags) + 2;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	memset(w, 0, sizeof w);
+	for (unsigned t = 0; t < n; t++) {
+		w[t].p = p;
+		w[t].t = t;
+		w[t].src = malloc(in_cap);
+		w[t].out = malloc(out_cap);
+		if (!w[t].src || !w[t].out) {
+			cli_err(CMD, "out of memory");
+			rc = -1;
+			n = t + 1;
+			goto out;
+		}
+	}
+	for (started = 1; started < n; started++)
+		if (pthread_create(&w[started].th, NULL, run, &w[started]))
+			break;
+	if (started < n) {
+		/* Chunks t >= started would have no worker. Nothing is written
+		 * before chunk 0 (this thread's), so the started ones stop unseen
+		 * and the sequential loop does it all. */
+		fail(p, NULL, 0);
+		for (unsigned t = 1; t < started; t++)
+			pthread_join(w[t].th, NULL);
+		rc = 0;
+		goto out;
+	}
+	run(&w[0]);
+	for (unsigned t = 1; t < n; t++)
+		pthread_join(w[t].th, NULL);
+	if (p->failed)
+		rc = -1;
+	else if (lseek(p->fd, (off_t)p->end, SEEK_SET) < 0) {
+		cli_err(CMD, "%s: %s", p->name, strerror(errno));
+		rc = -1;
+	}
+out:
+	for (unsigned t = 0; t < n; t++) {
+		free(w[t].src);
+		free(w[t].out);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	return rc;
+}
+
+static int regular_size(int fd, uint64_t *size)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
+		return -1;
+	*size = (uint64_t)sb.st_size;
+	return 0;
+}
+
+int cli_b64_encode_par(struct cli_input *in, unsigned wrap, unsigned flags)
+{
+	struct par p = {.fd = in->fd, .name = in->name, .wrap = wrap, .flags = flags};
+	uint64_t size;
+
+	if (in->map || regular_size(in->fd, &size))
+		return 0;
+	return run_all(&p, size, wrap ? (size_t)3 * wrap : 3, 0);
+}
+
+int cli_b64_decode_par(struct cli_input *in, int mode, unsigned flags, struct mc_b64_decoder *st,
+                       uint64_t *done)
+{
+	struct par p = {.fd = in->fd, .name = in->name, .dec = 1, .mode = mode, .flags = flags};
+	uint64_t size;
+	int rc;
+
+	*done = 0;
+	if (in->map || regular_size(in->fd, &size))
+		return 0;
+	/* Whole quanta when no line start is found: the guess then holds for
+	 * unwrapped input. */
+	rc = run_all(&p, size, 4, SCAN);
+	if (rc == 1) {
+		*st = p.prev;
+		*done = p.end;
+	}
+	return rc;
+}
