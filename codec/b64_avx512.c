@@ -39,9 +39,11 @@
  * - Decode, MIME layout (lines of one width >= 64 and one break, found from
  *   the first two LFs): 64 characters span at most one break, so two loads
  *   and a blend gather them with no staging; see "MIME line layout" below.
- * - Out of cache, stores go non-temporal: output registers are realigned to
- *   the destination's 64-byte lines by a two-source vpermt2b with the
- *   previous register; the first and last registers use ordinary stores. */
+ * - Out of cache, encode stores go non-temporal: output registers are
+ *   realigned to the destination's 64-byte lines by a two-source vpermt2b
+ *   with the previous register; the first and last registers use ordinary
+ *   stores. Decode hands inputs of DEC_AVX2_MIN and more to the AVX2 kernel,
+ *   which is faster there. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -52,14 +54,18 @@
 #error "b64_avx512.c needs -mavx512f -mavx512bw -mavx512vl -mavx512vbmi -mavx512vbmi2"
 #endif
 
-/* From this input size on (the n given to the kernel), output goes through
- * non-temporal stores: in + out then exceed what this machine's caches keep
- * for one thread, and streaming saves the read for ownership of every
- * destination line. Measured on a shared, noisy VM (memcpy itself varied
- * 2-7 GB/s): encode gained 1.5-1.7x at 16 and 64 MiB, decode was between
- * 0.8x and 1.3x, i.e. within the noise. */
-#define ENC_NT_MIN ((size_t)16 << 20)
-#define DEC_NT_MIN ((size_t)16 << 20)
+/* From this input size on (the n given to the kernel), encode output goes
+ * through non-temporal stores: in + out then exceed what this machine's
+ * caches keep for one thread, and streaming saves the read for ownership of
+ * every destination line (1.5-1.7x at 16 and 64 MiB). */
+#define ENC_NT_MIN   ((size_t)16 << 20)
+/* From this size on, decode runs the AVX2 kernel: out of the caches it is the
+ * faster of the two here (mc_bench, 2026-12-04, strict decode GB/s, AVX-512
+ * / AVX2 / memcpy: 4 MiB 49 / 25 / 45, 16 MiB 20.7 / 23.2 / 31, 64 MiB
+ * 16.5 / 22.5 / 21). Tried for AVX-512 there, none near AVX2: non-temporal
+ * stores realigned by vpermt2b (16.0 at 64 MiB), whole-register stores
+ * (16.5), software prefetch 1-4 KiB ahead (17.4). */
+#define DEC_AVX2_MIN ((size_t)16 << 20)
 
 /* ---- constant tables ------------------------------------------------------ */
 
@@ -483,65 +489,6 @@ static inline int dec_quad4(const uint8_t *s, __m512i out[4], const struct dec_c
 	return 1;
 }
 
-/* As dec_quad4, but the 192 bytes come as three whole registers out[0..2]. */
-static inline int dec_quad(const uint8_t *s, __m512i out[3], const struct dec_consts *c)
-{
-	__m512i s0 = _mm512_loadu_si512(s), s1 = _mm512_loadu_si512(s + 64);
-	__m512i s2 = _mm512_loadu_si512(s + 128), s3 = _mm512_loadu_si512(s + 192);
-	__m512i t0 = _mm512_permutex2var_epi8(c->lut_lo, s0, c->lut_hi);
-	__m512i t1 = _mm512_permutex2var_epi8(c->lut_lo, s1, c->lut_hi);
-	__m512i t2 = _mm512_permutex2var_epi8(c->lut_lo, s2, c->lut_hi);
-	__m512i t3 = _mm512_permutex2var_epi8(c->lut_lo, s3, c->lut_hi);
-	__m512i any = _mm512_ternarylogic_epi32(t0, s0, t1, 0xfe);
-
-	any = _mm512_ternarylogic_epi32(any, s1, t2, 0xfe);
-	any = _mm512_ternarylogic_epi32(any, s2, t3, 0xfe);
-	if (_mm512_movepi8_mask(_mm512_or_si512(any, s3)))
-		return 0;
-	t0 = dec_merge(t0, c);
-	t1 = dec_merge(t1, c);
-	t2 = dec_merge(t2, c);
-	t3 = dec_merge(t3, c);
-	out[0] = _mm512_permutex2var_epi8(t0, c->pack0, t1);
-	out[1] = _mm512_permutex2var_epi8(t1, c->pack1, t2);
-	out[2] = _mm512_permutex2var_epi8(t2, c->pack2, t3);
-	return 1;
-}
-
-/* Non-temporal run of dec_quad while the input is whitespace-free; as in
- * enc_stream, output register v (at stream offset x) and its successor w form
- * the aligned line at dst + x + 64 - a. Updates *ip and *op. */
-static void dec_stream_run(const uint8_t *s, size_t n, uint8_t *dst, size_t *ip, size_t *op,
-                           const struct dec_consts *c)
-{
-	size_t i = *ip, o = *op, a = (uintptr_t)(dst + o) & 63;
-	__m512i shift = _mm512_loadu_si512(iota + 64 - a);
-	__m512i v[3], prev = _mm512_setzero_si512();
-	int started = 0;
-
-	/* Bound: i + 256 <= n (dec_quad reads src[i..i+256)). */
-	for (; i + 256 <= n; i += 256, o += 192) {
-		if (!dec_quad(s + i, v, c))
-			break;
-		if (started)
-			_mm512_stream_si512((void *)(dst + o - a),
-			                    _mm512_permutex2var_epi8(prev, shift, v[0]));
-		else
-			_mm512_storeu_si512(dst + o, v[0]);
-		started = 1;
-		_mm512_stream_si512((void *)(dst + o + 64 - a),
-		                    _mm512_permutex2var_epi8(v[0], shift, v[1]));
-		_mm512_stream_si512((void *)(dst + o + 128 - a),
-		                    _mm512_permutex2var_epi8(v[1], shift, v[2]));
-		prev = v[2];
-	}
-	if (started)
-		_mm512_storeu_si512(dst + o - 64, prev);
-	_mm_sfence();
-	*ip = i;
-	*op = o;
-}
-
 /* MIME line layout ("b64 avx512 design", decode): lines of W >= 64
  * characters, each followed by the same E-byte break (CRLF or LF). Then 64
  * characters span at most one break, which lies r bytes ahead of i (r: the
@@ -741,10 +688,9 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 	unsigned k = 0;
 	int lines = 1;
 
+	if (n >= DEC_AVX2_MIN)
+		return mc__b64_avx2.dec(src, n, dst, written, url);
 	dec_consts_init(&c, url);
-
-	if (n >= DEC_NT_MIN)
-		dec_stream_run(s, n, dst, &i, &o, &c);
 	for (;;) {
 		__m512i sv, t, rot, merged;
 		__mmask64 lim = ~0ull, nonalpha, bad, alpha_m;

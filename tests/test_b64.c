@@ -341,6 +341,42 @@ static void test_large(int isa)
 	free(in);
 }
 
+/* Out of the caches (16 MiB and more in one call) the kernels change their
+ * stores (encode: non-temporal) or their loop (AVX-512 decode runs the AVX2
+ * kernel): one call of 17 MiB + 5 bytes each way, against the reference. */
+static void test_huge(int isa)
+{
+	size_t n = (17u << 20) + 5, rl, l;
+	unsigned char *in = mc_t_xmalloc(n);
+	char *ref, *got;
+
+	mc_t_fill(in, n);
+	ref = mc_t_xmalloc(mc_b64_encoded_size(n, 0, 0));
+	rl = ref_encode(in, n, ref, 0, 0);
+	got = enc_isa(isa, in, n, 0, 0, 0, &l);
+	CHECK_EQ_MEM(got, l, ref, rl);
+	for (int mode = 0; mode <= 2; mode++) {
+		struct dec_result r = dec_isa(isa, ref, rl, mode, 0, 0);
+
+		CHECK_EQ_INT(r.status, MC_OK);
+		CHECK_EQ_MEM(r.out, r.len, in, n);
+		free(r.out);
+	}
+	/* A bad byte deep inside: decoded bytes before it kept, its offset. */
+	ref[rl - 1000] = '!';
+	{
+		struct dec_result r = dec_isa(isa, ref, rl, MC_B64_STRICT, 0, 0);
+
+		CHECK_EQ_INT(r.status, MC_EBADCHAR);
+		CHECK_EQ_INT(r.err, rl - 1000);
+		CHECK_EQ_MEM(r.out, r.len, in, (rl - 1000) / 4 * 3);
+		free(r.out);
+	}
+	free(got);
+	free(ref);
+	free(in);
+}
+
 /* Error classes with their offsets (table), on every kernel. Each input is
  * embedded after a long valid prefix too, so SIMD kernels meet the bad byte
  * deep inside a block; the offset moves by the prefix length. */
@@ -565,6 +601,7 @@ int main(int argc, char **argv)
 		test_lengths(kernels[i]);
 		test_splits(kernels[i]);
 		test_large(kernels[i]);
+		test_huge(kernels[i]);
 		test_errors(kernels[i]);
 		test_mutations(kernels[i]);
 		test_whitespace_runs(kernels[i]);
