@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 
+from pipe_rss import pipe_through
+
 EXE = sys.argv[1]
 passed = failed = 0
 
@@ -33,28 +35,14 @@ def coreutils(args, data):
 
 
 # Constant memory: 192 MiB streamed through a pipe each way; the peak RSS of
-# the child must not grow with the input (ASan builds carry ~tens of MiB).
+# the children must not grow with the input (ASan builds carry ~tens of MiB).
+# First, before the test's own data: see pipe_rss.py.
 if os.environ.get("MC_CLI_SKIP_BIG") != "1":
     big = 192 << 20
-    gen = subprocess.Popen(["head", "-c", str(big), "/dev/zero"], stdout=subprocess.PIPE)
-    enc = subprocess.Popen([EXE, "base64"], stdin=gen.stdout, stdout=subprocess.PIPE)
-    dec = subprocess.Popen([EXE, "base64", "-d"], stdin=enc.stdout, stdout=subprocess.PIPE)
-    total = 0
-    while True:
-        b = dec.stdout.read(1 << 20)
-        if not b:
-            break
-        check(b.count(0) == len(b), "zeros back") if total == 0 else None
-        total += len(b)
-    # The peak RSS of these two children alone. It runs first: a child's
-    # peak counts the parent's RSS up to its exec (the test's data later).
-    peak_kib = 0
-    for p in (gen, enc, dec):
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p is not gen:
-            peak_kib = max(peak_kib, ru.ru_maxrss)
-    check(enc.returncode == 0 and dec.returncode == 0 and total == big, "big pipe %d" % total)
+    rcs, total, peak_kib = pipe_through(
+        ["head", "-c", str(big), "/dev/zero"], [EXE, "base64"], [EXE, "base64", "-d"],
+        lambda b, at: check(b.count(0) == len(b), "zeros back") if at == 0 else None)
+    check(rcs == (0, 0) and total == big, "big pipe %d" % total)
     check(peak_kib < 96 * 1024, "peak RSS %d KiB for a %d MiB stream" % (peak_kib, big >> 20))
 
 rng = random.Random(20261122)
