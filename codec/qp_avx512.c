@@ -5,9 +5,13 @@
  * Decode: 64 input bytes per step are classified with masks, every token
  * that starts in the block is recognised at once (plain byte, =XX, soft break
  * "=\n" / "=\r\n", LF, CRLF, a single space/tab followed by data or by a line
- * break), escapes are decoded in place and vpcompressb squeezes out the bytes
- * that vanish. The step commits up to the first byte it cannot classify
- * (which the state machine then takes).
+ * break), escapes are decoded in place (hex digit values from one vpermi2b
+ * table lookup) and vpcompressb squeezes out the bytes that vanish. The step
+ * commits up to the first byte it cannot classify (which the state machine
+ * then takes). Steps follow one another 64 bytes apart, so each block's
+ * masks are computed once and shifted for the bytes one and two on; a token
+ * that runs over the block's end is written whole and the next block skips
+ * its bytes. The loop is compiled once per (strict, crlf) pair.
  *
  * White space runs are data when data or '=' follows them; a run that goes
  * past the block ends the block there (the next one starts with it). With
@@ -16,18 +20,21 @@
  * Encode, 64 input bytes per block: masks classify every byte as a unit of
  * 1 character (literal), 3 (=XX: '=', 8-bit, controls, a lone CR, white space
  * before a line break), a hard break (LF; the CR of CRLF is a unit of 0) and
- * popcounts of the masks give any unit's output offset. Line breaking walks
- * the lines in the block: a line whose end fits takes all its units;
- * otherwise those that fit are a prefix (the offsets only grow), found with
- * one compare of the prefix sum of unit lengths (computed only then); a soft
- * break goes before the first that does not. Output: a block of literals is
- * the input itself (one store, or one vpcompressb to drop the CR of CRLF);
- * otherwise each unit becomes a triplet (c0, c1, c2) with 0 for unused slots
- * (no output character is NUL), three vpermi2b/vpermb build the 192-byte
- * triplet stream and vpcompressb packs it. Soft breaks are inserted by
- * storing each packed vector at its shifted offset (at most one break falls
- * inside a vector; with at most one per block, without branches). A '.' or 'F' at a line start (MC_QP_DOT,
- * MC_QP_FROM) ends the block and goes to the scalar kernel. */
+ * popcounts of the masks give any unit's output offset. Output: a block of
+ * literals is the input itself (one store, or one vpcompressb to drop the CR
+ * of CRLF); otherwise each unit becomes a triplet (c0, c1, c2) with 0 for
+ * unused slots (no output character is NUL), three vpermi2b/vpermb build the
+ * 192-byte triplet stream and vpcompressb packs it. Line breaking: a line
+ * whose end fits takes all its units; otherwise a soft break goes before the
+ * unit that holds column 75, found in output space (a map of the output
+ * characters that start no unit, one pext per packed vector; without
+ * MC_QP_DOT / MC_QP_FROM) or with one compare of the prefix sum of unit
+ * lengths. Soft breaks are inserted by storing each packed vector at its
+ * shifted offset (at most one break falls inside a vector; with at most one
+ * per block, without branches). Binary mode has its own loop (no hard
+ * breaks: up to three soft breaks per block, all without branches), text
+ * mode a loop per MC_QP_CRLF value. A '.' or 'F' at a line start
+ * (MC_QP_DOT, MC_QP_FROM) ends the block and goes to the scalar kernel. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -38,127 +45,176 @@ static inline __m512i ld(const void *p)
 	return _mm512_loadu_si512(p);
 }
 
-/* Bytes that are data wherever they are: strict: 33..126 except '='; lenient:
- * everything but '=', space, tab, CR and LF. */
-static inline __mmask64 plain_mask(__m512i v, int strict)
+static inline __mmask64 lo_bits(unsigned k) /* k <= 64 */
 {
-	__mmask64 eq = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('='));
+	return k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << k) - 1;
+}
 
+/* Hex digit values indexed by the low 7 bits of a byte (0x80: no digit);
+ * bytes from 128 up have their own bit 7 set, see hex_lut. */
+static const uint8_t dec_hex[128] = {
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 10,   11,   12,   13,   14,   15,   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 10,   11,   12,   13,   14,   15,   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+};
+
+/* Hex digit value of each byte of v (one vpermi2b) and which bytes are hex
+ * digits: those whose value and own byte both have bit 7 clear. */
+static inline __m512i hex_lut(__m512i v, __m512i lo, __m512i hi, __mmask64 *isdigit)
+{
+	__m512i t = _mm512_permutex2var_epi8(lo, v, hi);
+
+	*isdigit = _mm512_testn_epi8_mask(_mm512_or_si512(t, v), _mm512_set1_epi8((char)0x80));
+	return t;
+}
+
+/* Classes of the bytes of one block; each block's are computed once, and
+ * those of the bytes one and two on come from this block's and the next's. */
+struct dcls {
+	uint64_t eq, cr, lf, ws, p;
+};
+
+/* p: bytes that are data wherever they are: strict: 33..126 except '=';
+ * lenient: everything but '=', space, tab, CR and LF. */
+static inline struct dcls dec_classify(__m512i v, int strict)
+{
+	struct dcls k;
+
+	k.eq = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('='));
+	k.cr = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r'));
+	k.lf = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'));
+	k.ws = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
+	       _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
 	if (strict) /* (v - 33) <= 93 unsigned */
-		return _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(33)),
-		                              _mm512_set1_epi8(93)) &
-		       ~eq;
-	__mmask64 ws = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
-	               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
-	__mmask64 br = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')) |
-	               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'));
-	return ~(eq | ws | br);
+		k.p = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(33)),
+		                             _mm512_set1_epi8(93)) &
+		      ~k.eq;
+	else
+		k.p = ~(k.eq | k.ws | k.cr | k.lf);
+	return k;
 }
 
-static inline __mmask64 hex_mask(__m512i v)
+static inline uint64_t on1(uint64_t cur, uint64_t next) /* class of byte + 1 */
 {
-	__mmask64 d =
-	    _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
-	__m512i l = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
-	__mmask64 a =
-	    _mm512_cmple_epu8_mask(_mm512_sub_epi8(l, _mm512_set1_epi8('a')), _mm512_set1_epi8(5));
-	return d | a;
+	return cur >> 1 | next << 63;
 }
 
-/* Hex digit value of each byte (garbage for non-digits): low nibble, plus 9
- * for letters (bit 6 set). */
-static inline __m512i hex_val(__m512i v)
+static inline uint64_t on2(uint64_t cur, uint64_t next) /* class of byte + 2 */
 {
-	__m512i lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0f));
-	__mmask64 letter = _mm512_test_epi8_mask(v, _mm512_set1_epi8(0x40));
-	return _mm512_mask_add_epi8(lo, letter, lo, _mm512_set1_epi8(9));
+	return cur >> 2 | next << 62;
 }
 
-static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *written, unsigned flags)
+/* The decoder's loop, inlined for each (strict, crlf) pair of constants. */
+static inline __attribute__((always_inline)) size_t dec_loop(const char *src, size_t n,
+                                                             uint8_t *dst, size_t *written,
+                                                             unsigned flags, const int strict,
+                                                             const int crlf)
 {
-	const int strict = (flags & MC_QP_STRICT) != 0, crlf = (flags & MC_QP_CRLF) != 0;
-	const __m512i eqv = _mm512_set1_epi8('='), lfv = _mm512_set1_epi8('\n');
-	const __m512i crv = _mm512_set1_epi8('\r');
+	const __m512i hexlo = ld(dec_hex), hexhi = ld(dec_hex + 64);
 	uint8_t *d = dst;
 	size_t i = 0;
 
 	/* Bounds: a step reads src[i, i + 66) (two bytes of lookahead for the
-	 * tokens that start at 62 and 63), so it runs while i + 66 <= n. It
-	 * stores 64 bytes at d, and d - dst <= i (each token writes at most
-	 * as many bytes as it consumes), or <= 2 i with MC_QP_CRLF (a lone LF
-	 * becomes CRLF), so the store ends within dst + 2 i + 64 <= dst + 2 n
-	 * and, without MC_QP_CRLF, within dst + i + 64 <= dst + n: inside the
-	 * caller's mc_qp_decode_bound(n). */
+	 * tokens that start at 62 and 63; the block after i + 64 is loaded
+	 * whole only while it ends within n, else masked), so it runs while
+	 * i + 66 <= n. It stores 64 bytes at d, and d - dst <= i (each token
+	 * writes at most as many bytes as it consumes), or <= 2 i with
+	 * MC_QP_CRLF (a lone LF becomes CRLF), so the store ends within
+	 * dst + 2 i + 64 <= dst + 2 n and, without MC_QP_CRLF, within
+	 * dst + i + 64 <= dst + n: inside the caller's mc_qp_decode_bound(n).
+	 * Blocks follow one another 64 bytes apart; a token that starts at 62
+	 * or 63 is written whole by its block and the next skips its bytes. */
 	while (i + 66 <= n) {
-		__m512i v = ld(src + i), v1 = ld(src + i + 1), v2 = ld(src + i + 2);
-		__mmask64 EQ = _mm512_cmpeq_epi8_mask(v, eqv);
-		__mmask64 CR = _mm512_cmpeq_epi8_mask(v, crv);
-		__mmask64 LF = _mm512_cmpeq_epi8_mask(v, lfv);
-		__mmask64 WS = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
-		               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
-		__mmask64 P = plain_mask(v, strict);
-		__mmask64 P1 = plain_mask(v1, strict);
-		__mmask64 EQ1 = _mm512_cmpeq_epi8_mask(v1, eqv);
-		__mmask64 LF1 = _mm512_cmpeq_epi8_mask(v1, lfv);
-		__mmask64 CR1 = _mm512_cmpeq_epi8_mask(v1, crv);
-		__mmask64 LF2 = _mm512_cmpeq_epi8_mask(v2, lfv);
-		__mmask64 ESC = EQ & hex_mask(v1) & hex_mask(v2);
-		__mmask64 SLF = EQ & LF1;
-		__mmask64 SCRLF = EQ & CR1 & LF2;
-		__mmask64 CRLF = CR & LF1;
-		__mmask64 WS1 = _mm512_cmpeq_epi8_mask(v1, _mm512_set1_epi8(' ')) |
-		                _mm512_cmpeq_epi8_mask(v1, _mm512_set1_epi8('\t'));
-		uint64_t WS_LIT = 0, WS_DROP = 0;
-		unsigned cut =
-		    WS ? mc__qp_ws_runs(WS, WS1, P1 | EQ1, LF1 | (CR1 & LF2), 64, &WS_LIT, &WS_DROP)
-		       : 64;
-		/* Bytes inside a token that starts earlier: removed (escape digits,
-		 * soft break endings) or kept (the LF of CRLF). */
-		__mmask64 gone = (ESC | SCRLF) << 1 | (ESC | SCRLF) << 2 | SLF << 1;
-		__mmask64 starts =
-		    P | ESC | SLF | SCRLF | CRLF | WS_LIT | WS_DROP | (crlf ? 0 : LF);
-		__mmask64 bad = ~(starts | gone | CRLF << 1);
-		if (cut < 64)
-			bad |= (__mmask64)1 << cut;
-		unsigned c = bad ? (unsigned)__builtin_ctzll(bad) : 64;
-		__mmask64 upto = c == 64 ? ~(__mmask64)0 : (((__mmask64)1 << c) - 1);
-		__mmask64 keep = upto & ~(gone | SLF | SCRLF | WS_DROP);
+		__m512i v = ld(src + i);
+		struct dcls C = dec_classify(v, strict);
+		unsigned skip = 0; /* leading bytes inside a token before the block */
 
-		/* A token never straddles c < 64 (its inner bytes would not be
-		 * bad); at 64 the ones starting at 62/63 run over. */
-		if (c) {
-			/* High nibble: 16-bit shifts spill non-digit garbage into
-			 * the next byte, so mask it off. */
-			__m512i hi = _mm512_and_si512(_mm512_slli_epi16(hex_val(v1), 4),
-			                              _mm512_set1_epi8((char)0xf0));
-			__m512i dec = _mm512_or_si512(hi, hex_val(v2));
+		for (;;) {
+			__m512i vn = i + 128 <= n
+			                 ? ld(src + i + 64)
+			                 : _mm512_maskz_loadu_epi8(lo_bits((unsigned)(n - i - 64)),
+			                                           src + i + 64);
+			struct dcls N = dec_classify(vn, strict);
+			__m512i v1 = ld(src + i + 1), v2 = ld(src + i + 2);
+			__mmask64 HEX1, HEX2;
+			__m512i h1 = hex_lut(v1, hexlo, hexhi, &HEX1),
+			        h2 = hex_lut(v2, hexlo, hexhi, &HEX2);
+			uint64_t EQ1 = on1(C.eq, N.eq), LF1 = on1(C.lf, N.lf),
+			         CR1 = on1(C.cr, N.cr);
+			uint64_t P1 = on1(C.p, N.p), LF2 = on2(C.lf, N.lf);
+			uint64_t SKIP = lo_bits(skip);
+			uint64_t ESC = C.eq & HEX1 & HEX2;
+			uint64_t SLF = C.eq & LF1;
+			uint64_t SCRLF = C.eq & CR1 & LF2;
+			uint64_t CRLF = C.cr & LF1 & ~SKIP;
+			/* White space is mostly single spaces before data: lit. */
+			uint64_t WS_LIT = C.ws, WS_DROP = 0;
+			unsigned cut = 64;
+			if (C.ws & ~(P1 | EQ1))
+				cut = mc__qp_ws_runs(C.ws, on1(C.ws, N.ws), P1 | EQ1,
+				                     LF1 | (CR1 & LF2), 64, &WS_LIT, &WS_DROP);
+			/* Bytes inside a token that starts earlier: removed (escape
+			 * digits, soft break endings, the bytes skipped) or kept
+			 * (the LF of CRLF). */
+			uint64_t gone = (ESC | SCRLF) << 1 | (ESC | SCRLF) << 2 | SLF << 1 | SKIP;
+			uint64_t starts =
+			    C.p | ESC | SLF | SCRLF | CRLF | WS_LIT | WS_DROP | (crlf ? 0 : C.lf);
+			uint64_t bad = ~(starts | gone | CRLF << 1);
+			if (cut < 64)
+				bad |= (uint64_t)1 << cut;
+			unsigned c = bad ? (unsigned)__builtin_ctzll(bad) : 64;
+			uint64_t keep = lo_bits(c) & ~(gone | SLF | SCRLF | WS_DROP);
+
+			/* A token never straddles c < 64 (its inner bytes would
+			 * not be bad); at 64 the ones starting at 62/63 run over.
+			 * High nibble: 16-bit shifts spill into the next byte, so
+			 * it is masked off. */
+			__m512i dec = _mm512_ternarylogic_epi32(
+			    _mm512_slli_epi16(h1, 4), _mm512_set1_epi8((char)0xf0), h2, 0xea);
 			__m512i out = _mm512_mask_blend_epi8(ESC, v, dec);
 
 			_mm512_storeu_si512(d, _mm512_maskz_compress_epi8(keep, out));
 			d += __builtin_popcountll(keep);
+			if (c < 64) {
+				i += c;
+				if (c && c == cut)
+					goto next; /* the next block starts with the run */
+				if (!(crlf && (C.lf >> c & 1)))
+					goto tail;
+				/* MC_QP_CRLF: a lone LF becomes CRLF; go on after it. */
+				*d++ = '\r';
+				*d++ = '\n';
+				i++;
+				goto next;
+			}
+			/* The token at 62 or 63 that runs over (at most one): its
+			 * bytes in the next block are skipped there; the LF of a
+			 * CRLF at 63 is written here (d is within the store's
+			 * room). */
+			i += 64;
+			uint64_t t = ESC | SCRLF;
+			unsigned two = (unsigned)(t >> 63),
+			         one = (unsigned)((t >> 62 | SLF >> 63) & 1);
+			unsigned lf = (unsigned)(CRLF >> 63 & ~(t >> 62) & 1);
+
+			*d = '\n';
+			d += lf;
+			skip = 2 * two + one + lf;
+			if (i + 66 > n) {
+				i += skip;
+				goto tail;
+			}
+			v = vn;
+			C = N;
 		}
-		if (c < 64) {
-			i += c;
-			if (c && c == cut)
-				continue; /* the next block starts with the run */
-			if (!(crlf && (LF >> c & 1)))
-				break;
-			/* MC_QP_CRLF: a lone LF becomes CRLF; go on after it. */
-			*d++ = '\r';
-			*d++ = '\n';
-			i++;
-			continue;
-		}
-		i += 64;
-		if ((ESC | SCRLF) >> 63) {
-			i += 2;
-		} else if (((ESC | SCRLF) >> 62 & 1) || (SLF >> 63)) {
-			i += 1;
-		} else if (CRLF >> 63) { /* its LF is src[i]: written here */
-			*d++ = '\n';
-			i += 1;
-		}
+	next:;
 	}
+tail:
 	if (i + 66 > n) { /* the tail: the scalar kernel, same contract */
 		size_t w;
 
@@ -167,6 +223,15 @@ static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *writte
 	}
 	*written = (size_t)(d - dst);
 	return i;
+}
+
+static size_t dec_avx512(const char *src, size_t n, uint8_t *dst, size_t *written, unsigned flags)
+{
+	if (flags & MC_QP_STRICT)
+		return flags & MC_QP_CRLF ? dec_loop(src, n, dst, written, flags, 1, 1)
+		                          : dec_loop(src, n, dst, written, flags, 1, 0);
+	return flags & MC_QP_CRLF ? dec_loop(src, n, dst, written, flags, 0, 1)
+	                          : dec_loop(src, n, dst, written, flags, 0, 0);
 }
 
 /* ---- encode ------------------------------------------------------------------ */
@@ -206,22 +271,161 @@ static inline __m512i prefix_sum(__m512i x)
 	return _mm512_add_epi8(x, s);
 }
 
-static inline __mmask64 lo_bits(unsigned k) /* k <= 64 */
+/* Binary mode without MC_QP_DOT / MC_QP_FROM: no hard breaks, units of 1
+ * or 3 characters, soft breaks in nearly every block. The triplet stream is
+ * built as in enc_avx512; line breaking works in output space: a bitmap of
+ * the output characters that do not start a unit (an escape's two digits;
+ * one pext per vector) gives each character's distance back to its unit's
+ * start, so each soft break costs a bit lookup (the unit that holds the
+ * line's column 75 is the first that does not fit). At most three breaks
+ * per block (192 characters; 73 or more apart but for the first), all stores
+ * without branches. */
+/* Output characters that start no unit (kept slots p % 3 != 0 of the
+ * triplet stream: an escape's digits, the LF of a CRLF written for an LF),
+ * from the three vectors' keep masks, as a 256-bit map A; B: those two on
+ * from a unit start (units are at most 3 characters). */
+__attribute__((target("bmi2"))) static inline void nonstart_map(uint64_t k0, uint64_t k1,
+                                                                uint64_t k2, unsigned m0,
+                                                                unsigned m1, uint64_t A[4],
+                                                                uint64_t B[4])
 {
-	return k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << k) - 1;
+	uint64_t z1 = _pext_u64(~ENC_R2_0, k1), z2 = _pext_u64(~ENC_R2_1, k2);
+	unsigned o2 = m0 + m1, r = m0 & 63, k = m0 >> 6;
+
+	A[0] = _pext_u64(~ENC_R2_2, k0);
+	A[1] = A[2] = A[3] = 0;
+	A[k] |= z1 << r;
+	A[k + 1] |= (z1 >> 1) >> (63 - r);
+	r = o2 & 63, k = o2 >> 6;
+	A[k] |= z2 << r;
+	A[k + 1] |= (z2 >> 1) >> (63 - r);
+	B[0] = A[0] & A[0] << 1;
+	for (int w = 1; w < 4; w++)
+		B[w] = A[w] & (A[w] << 1 | A[w - 1] >> 63);
 }
 
-static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp,
-                         unsigned flags)
+/* The output offset of the start of the unit that holds character p. */
+static inline unsigned unit_start(const uint64_t A[4], const uint64_t B[4], unsigned p)
 {
-	const int text = !(flags & MC_QP_BINARY), crlf = (flags & MC_QP_CRLF) != 0;
+	unsigned w = (p & 255) >> 6, r = p & 63;
+
+	return p - (unsigned)(A[w] >> r & 1) - (unsigned)(B[w] >> r & 1);
+}
+
+#define ENC_NONE 1000u /* no break */
+
+__attribute__((target("bmi2"))) static size_t enc_bin_avx512(const uint8_t *src, size_t n,
+                                                             char *dst, size_t *written,
+                                                             unsigned *colp, unsigned flags)
+{
+	const int crlf = (flags & MC_QP_CRLF) != 0;
+	const unsigned sl = crlf ? 3 : 2; /* a soft break's length */
+	const __m512i k33 = _mm512_set1_epi8(33), k93 = _mm512_set1_epi8(93);
+	const __m512i eqv = _mm512_set1_epi8('=');
+	const __m512i hexlut = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)mc__qp_hex));
+	const __m512i ilv0 = ld(enc_ilv[0]), ilv1 = ld(enc_ilv[1]), ilv2 = ld(enc_ilv[2]);
+	unsigned col = *colp;
+	char *d = dst;
+	size_t i = 0;
+
+	/* Bounds: as enc_loop's: a block reads src[i, i + 64) and runs while
+	 * i + 66 <= n; its stores end within d + 192 + sl * nb, and the
+	 * breaks that are not go at the output's end (sl more bytes), so
+	 * within 3 (i + 65) plus the soft-break room of the contract. */
+	while (i + 66 <= n) {
+		__m512i v = ld(src + i);
+		__mmask64 LIT = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, k33), k93) &
+		                ~_mm512_cmpeq_epi8_mask(v, eqv);
+		__mmask64 WS = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
+		               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
+		__mmask64 ESC = ~(LIT | WS);
+		__m512i c0 = _mm512_mask_blend_epi8(ESC, v, eqv);
+		__m512i c1 = _mm512_maskz_shuffle_epi8(
+		    ESC, hexlut, _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
+		__m512i c2 = _mm512_maskz_shuffle_epi8(ESC, hexlut,
+		                                       _mm512_and_si512(v, _mm512_set1_epi8(15)));
+		__m512i s0 = _mm512_permutex2var_epi8(c0, ilv0, c1);
+		__m512i s1 = _mm512_permutex2var_epi8(c0, ilv1, c1);
+		__m512i s2 = _mm512_permutex2var_epi8(c0, ilv2, c1);
+		s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, ilv0, c2);
+		s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, ilv1, c2);
+		s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, ilv2, c2);
+		__mmask64 k0 = _mm512_test_epi8_mask(s0, s0);
+		__mmask64 k1 = _mm512_test_epi8_mask(s1, s1);
+		__mmask64 k2 = _mm512_test_epi8_mask(s2, s2);
+		__m512i x0 = _mm512_maskz_compress_epi8(k0, s0);
+		__m512i x1 = _mm512_maskz_compress_epi8(k1, s1);
+		__m512i x2 = _mm512_maskz_compress_epi8(k2, s2);
+		unsigned m0 = (unsigned)__builtin_popcountll(k0);
+		unsigned m1 = (unsigned)__builtin_popcountll(k1);
+		unsigned o2 = m0 + m1, tot = 64 + 2 * (unsigned)__builtin_popcountll(ESC);
+
+		uint64_t A[4], B[4];
+		nonstart_map(k0, k1, k2, m0, m1, A, B);
+		/* The first line has 75 - col columns left (col <= 75). */
+		unsigned p = MC_QP_COL_MAX - col;
+		unsigned b0 = p < tot ? unit_start(A, B, p) : ENC_NONE;
+		p = b0 + MC_QP_COL_MAX;
+		unsigned b1 = p < tot ? unit_start(A, B, p) : ENC_NONE;
+		p = b1 + MC_QP_COL_MAX;
+		unsigned b2 = p < tot ? unit_start(A, B, p) : ENC_NONE;
+		unsigned nb = (b0 != ENC_NONE) + (b1 != ENC_NONE) + (b2 != ENC_NONE);
+		unsigned last = b2 != ENC_NONE ? b2 : b1 != ENC_NONE ? b1 : b0;
+
+		/* Vector t at its offset o plus sl per break at or before o;
+		 * a break inside it (at most one): the bytes before it with a
+		 * masked store over the shifted vector. */
+#define STORE_VEC(x, o, m)                                                               \
+	do {                                                                             \
+		unsigned kb = (b0 <= (o)) + (b1 <= (o)) + (b2 <= (o));                   \
+		unsigned in0 = b0 > (o) && b0<(o) + (m), in1 = b1>(o) && b1 < (o) + (m); \
+		unsigned in2 = b2 > (o) && b2 < (o) + (m);                               \
+		unsigned bin = in0 ? b0 : in1 ? b1 : b2;                                 \
+		__mmask64 lo = in0 | in1 | in2 ? lo_bits(bin - (o)) : 0;                 \
+		_mm512_storeu_si512(d + (o) + sl * (kb + (in0 | in1 | in2)), (x));       \
+		_mm512_mask_storeu_epi8(d + (o) + sl * kb, lo, (x));                     \
+	} while (0)
+		STORE_VEC(x0, 0u, m0);
+		STORE_VEC(x1, m0, m1);
+		STORE_VEC(x2, o2, tot - o2);
+#undef STORE_VEC
+		char *end = d + tot + nb * sl; /* breaks that are not go there */
+		char *q0 = b0 != ENC_NONE ? d + b0 : end;
+		char *q1 = b1 != ENC_NONE ? d + b1 + sl : end;
+		char *q2 = b2 != ENC_NONE ? d + b2 + 2 * sl : end;
+		q0[0] = q1[0] = q2[0] = '=';
+		q0[sl - 1] = q1[sl - 1] = q2[sl - 1] = '\n';
+		if (crlf)
+			q0[1] = q1[1] = q2[1] = '\r';
+		col = nb ? tot - last : col + tot;
+		d = end;
+		i += 64;
+	}
+	if (i + 66 > n) { /* the tail: the scalar kernel, same contract */
+		size_t w;
+
+		i += mc__qp_enc_scalar(src + i, n - i, d, &w, &col, flags);
+		d += w;
+	}
+	*colp = col;
+	*written = (size_t)(d - dst);
+	return i;
+}
+
+/* The general encoder, inlined for the flags' common values as constants
+ * (text, crlf, dot, fromf: whether MC_QP_BINARY is clear, MC_QP_CRLF,
+ * MC_QP_DOT, MC_QP_FROM are set; flags holds them all for the scalar
+ * kernel). */
+__attribute__((target("bmi2"), always_inline)) static inline size_t
+enc_loop(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp, unsigned flags,
+         const int text, const int crlf, const int dot, const int fromf)
+{
 	const unsigned sl = crlf ? 3 : 2; /* a soft break's length */
 	const __m512i k33 = _mm512_set1_epi8(33), k93 = _mm512_set1_epi8(93);
 	const __m512i eqv = _mm512_set1_epi8('='), lfv = _mm512_set1_epi8('\n');
 	const __m512i crv = _mm512_set1_epi8('\r');
 	const __m512i hexlut = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)mc__qp_hex));
 	const __m512i ilv0 = ld(enc_ilv[0]), ilv1 = ld(enc_ilv[1]), ilv2 = ld(enc_ilv[2]);
-	const int dot = (flags & MC_QP_DOT) != 0, fromf = (flags & MC_QP_FROM) != 0;
 	unsigned col = *colp;
 	char *d = dst;
 	size_t i = 0;
@@ -308,6 +512,44 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 	 (unsigned)__builtin_popcountll(M1 & lo_bits(j)) -            \
 	 (unsigned)__builtin_popcountll(CRZ & lo_bits(j)))
 
+		/* The output, as up to three vectors x[t] of m[t] bytes each that
+		 * follow one another (soft breaks not counted). */
+		__m512i x[3];
+		unsigned m[3], nx;
+		__mmask64 k0 = 0, k1 = 0, k2 = 0;
+		if (litv) {
+			x[0] = crlf || !CRZ ? v : _mm512_maskz_compress_epi8(~CRZ, v);
+			m[0] = 64 - (crlf ? 0 : (unsigned)__builtin_popcountll(CRZ));
+			nx = 1;
+		} else {
+			__m512i c0 = _mm512_mask_blend_epi8(ESC, v, eqv);
+			__m512i c1 = _mm512_maskz_shuffle_epi8(
+			    ESC, hexlut,
+			    _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
+			__m512i c2 = _mm512_maskz_shuffle_epi8(
+			    ESC, hexlut, _mm512_and_si512(v, _mm512_set1_epi8(15)));
+			if (crlf) {
+				c0 = _mm512_mask_mov_epi8(c0, LF, crv);
+				c1 = _mm512_mask_mov_epi8(c1, LF, lfv);
+			}
+			c0 = _mm512_maskz_mov_epi8(~CRZ, c0);
+			__m512i s0 = _mm512_permutex2var_epi8(c0, ilv0, c1);
+			__m512i s1 = _mm512_permutex2var_epi8(c0, ilv1, c1);
+			__m512i s2 = _mm512_permutex2var_epi8(c0, ilv2, c1);
+			s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, ilv0, c2);
+			s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, ilv1, c2);
+			s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, ilv2, c2);
+			k0 = _mm512_test_epi8_mask(s0, s0);
+			k1 = _mm512_test_epi8_mask(s1, s1);
+			k2 = _mm512_test_epi8_mask(s2, s2);
+			x[0] = _mm512_maskz_compress_epi8(k0, s0);
+			x[1] = _mm512_maskz_compress_epi8(k1, s1);
+			x[2] = _mm512_maskz_compress_epi8(k2, s2);
+			m[0] = (unsigned)__builtin_popcountll(k0);
+			m[1] = (unsigned)__builtin_popcountll(k1);
+			m[2] = (unsigned)__builtin_popcountll(k2);
+			nx = 3;
+		}
 		/* Line breaking: from unit j0 (output offset b, column c) to the
 		 * next hard break h; the units that fit are those whose end is
 		 * within b + 75 - c: all of them if the line's end is, else a
@@ -317,8 +559,56 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 		 * first that does not fit. A line start at '.' or 'F' (per
 		 * flags) ends the block: the scalar kernel takes it. */
 		__m512i P = _mm512_setzero_si512();
-		int haveP = 0;
+		int haveP = 0, haveU = 0;
+		uint64_t A[4], B[4];
 		unsigned c = col, b = 0, j0 = 0, stop = 64, nb = 0, brk[8];
+		if (!(dot | fromf) && !(LF & (LF - 1))) {
+			/* At most one hard break and no soft break needed: the
+			 * line up to it and the one after it fit. */
+			unsigned h = LF ? (unsigned)__builtin_ctzll(LF) : 64;
+			unsigned t64 = OFF(64), oh = OFF(h), eh = LF ? OFF(h + 1) : 0;
+
+			if (c + oh <= MC_QP_COL_MAX && t64 - eh <= MC_QP_COL_MAX) {
+				c = LF ? t64 - eh : c + t64;
+				goto lines_done;
+			}
+			/* Else the segments [0, oh) from column c and [eh, t64)
+			 * from column 0 (empty without LF): in each, soft breaks
+			 * before the unit that holds column 75, without
+			 * branches (at most three in the block). */
+			if (!LF)
+				eh = t64;
+			A[0] = A[1] = A[2] = A[3] = B[0] = B[1] = B[2] = B[3] = 0;
+			if (!litv)
+				nonstart_map(k0, k1, k2, m[0], m[1], A, B);
+#define SOFT(lim, end) ((lim) < (end) ? unit_start(A, B, (lim)) : ENC_NONE)
+			unsigned s0 = SOFT(MC_QP_COL_MAX - c, oh);
+			unsigned s1 = SOFT(s0 + MC_QP_COL_MAX, oh);
+			unsigned s2 = SOFT(s1 + MC_QP_COL_MAX, oh);
+			unsigned s3 = SOFT(eh + MC_QP_COL_MAX, t64);
+			unsigned s4 = SOFT(s3 + MC_QP_COL_MAX, t64);
+#undef SOFT
+			brk[0] = s0;
+			nb = s0 != ENC_NONE;
+			brk[nb] = s1;
+			nb += s1 != ENC_NONE;
+			brk[nb] = s2;
+			nb += s2 != ENC_NONE;
+			brk[nb] = s3;
+			nb += s3 != ENC_NONE;
+			brk[nb] = s4;
+			nb += s4 != ENC_NONE;
+			/* The last line: after the last soft break, else after
+			 * the LF, else the block's start at column c. */
+			unsigned lb = s4 != ENC_NONE   ? s4
+			              : s3 != ENC_NONE ? s3
+			              : LF             ? eh
+			              : s2 != ENC_NONE ? s2
+			              : s1 != ENC_NONE ? s1
+			                               : s0;
+			c = lb != ENC_NONE ? t64 - lb : c + t64;
+			goto lines_done;
+		}
 		for (;;) {
 			if (c == 0 && j0 < 64 && (SPECIAL >> j0 & 1)) {
 				stop = j0;
@@ -328,6 +618,21 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 			unsigned h = rest ? (unsigned)__builtin_ctzll(rest) : 64;
 			unsigned lim = b + MC_QP_COL_MAX - c, end = OFF(h), nf = h;
 
+			if (end > lim && !(dot | fromf)) {
+				/* The unit that holds column 75 is the first that
+				 * does not fit (a literal block: its characters are
+				 * its units). */
+				if (!haveU) {
+					A[0] = A[1] = A[2] = A[3] = B[0] = B[1] = B[2] = B[3] = 0;
+					if (!litv)
+						nonstart_map(k0, k1, k2, m[0], m[1], A, B);
+					haveU = 1;
+				}
+				b = unit_start(A, B, lim);
+				brk[nb++] = b;
+				c = 0;
+				continue;
+			}
 			if (end > lim) {
 				if (!haveP) {
 					__m512i len = _mm512_mask_blend_epi8(
@@ -359,43 +664,7 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 			c = 0;
 		}
 
-		/* The output, as up to three vectors x[t] of m[t] bytes each that
-		 * follow one another (soft breaks not counted). */
-		__m512i x[3];
-		unsigned m[3], nx;
-		if (litv) {
-			x[0] = crlf || !CRZ ? v : _mm512_maskz_compress_epi8(~CRZ, v);
-			m[0] = 64 - (crlf ? 0 : (unsigned)__builtin_popcountll(CRZ));
-			nx = 1;
-		} else {
-			__m512i c0 = _mm512_mask_blend_epi8(ESC, v, eqv);
-			__m512i c1 = _mm512_maskz_shuffle_epi8(
-			    ESC, hexlut,
-			    _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
-			__m512i c2 = _mm512_maskz_shuffle_epi8(
-			    ESC, hexlut, _mm512_and_si512(v, _mm512_set1_epi8(15)));
-			if (crlf) {
-				c0 = _mm512_mask_mov_epi8(c0, LF, crv);
-				c1 = _mm512_mask_mov_epi8(c1, LF, lfv);
-			}
-			c0 = _mm512_maskz_mov_epi8(~CRZ, c0);
-			__m512i s0 = _mm512_permutex2var_epi8(c0, ilv0, c1);
-			__m512i s1 = _mm512_permutex2var_epi8(c0, ilv1, c1);
-			__m512i s2 = _mm512_permutex2var_epi8(c0, ilv2, c1);
-			s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, ilv0, c2);
-			s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, ilv1, c2);
-			s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, ilv2, c2);
-			__mmask64 k0 = _mm512_test_epi8_mask(s0, s0);
-			__mmask64 k1 = _mm512_test_epi8_mask(s1, s1);
-			__mmask64 k2 = _mm512_test_epi8_mask(s2, s2);
-			x[0] = _mm512_maskz_compress_epi8(k0, s0);
-			x[1] = _mm512_maskz_compress_epi8(k1, s1);
-			x[2] = _mm512_maskz_compress_epi8(k2, s2);
-			m[0] = (unsigned)__builtin_popcountll(k0);
-			m[1] = (unsigned)__builtin_popcountll(k1);
-			m[2] = (unsigned)__builtin_popcountll(k2);
-			nx = 3;
-		}
+	lines_done:;
 		unsigned tot = OFF(stop);
 #undef OFF
 
@@ -407,18 +676,18 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 		 * store ends within d + 192 + sl * nb, or d + 192 + sl when
 		 * there is no soft break (its bytes go at the end as garbage). */
 		if (nb <= 1) {
-			/* At most one soft break (at B; with none, B is the end
+			/* At most one soft break (at bk; with none, bk is the end
 			 * of the output and its bytes are garbage that the next
 			 * block writes over): the same stores without branches. */
-			unsigned B = nb ? brk[0] : tot;
+			unsigned bk = nb ? brk[0] : tot;
 			for (unsigned t = 0, o = 0; t < nx; o += m[t], t++) {
-				unsigned sh = nb && B < o + m[t] ? sl : 0;
-				__mmask64 lo = nb && B > o && B < o + m[t] ? lo_bits(B - o) : 0;
+				unsigned sh = nb && bk < o + m[t] ? sl : 0;
+				__mmask64 lo = nb && bk > o && bk < o + m[t] ? lo_bits(bk - o) : 0;
 
 				_mm512_storeu_si512(d + o + sh, x[t]);
 				_mm512_mask_storeu_epi8(d + o, lo, x[t]);
 			}
-			char *q = d + B;
+			char *q = d + bk;
 			q[0] = '=';
 			q[sl - 1] = '\n';
 			if (crlf)
@@ -467,6 +736,21 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *writte
 	*colp = col;
 	*written = (size_t)(d - dst);
 	return i;
+}
+
+__attribute__((target("bmi2"))) static size_t
+enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp, unsigned flags)
+{
+	const int text = !(flags & MC_QP_BINARY), crlf = (flags & MC_QP_CRLF) != 0;
+	const int dot = (flags & MC_QP_DOT) != 0, fromf = (flags & MC_QP_FROM) != 0;
+
+	if (!dot && !fromf) {
+		if (!text)
+			return enc_bin_avx512(src, n, dst, written, colp, flags);
+		return crlf ? enc_loop(src, n, dst, written, colp, flags, 1, 1, 0, 0)
+		            : enc_loop(src, n, dst, written, colp, flags, 1, 0, 0, 0);
+	}
+	return enc_loop(src, n, dst, written, colp, flags, text, crlf, dot, fromf);
 }
 
 const struct mc_qp_kernels mc__qp_avx512 = {
