@@ -58,6 +58,16 @@ size_t cli_utf8_len(const unsigned char *p, size_t n);
 /* Writes all n bytes to fd; returns 0, or -1 after printing an error. */
 int cli_write_all(int fd, const void *p, size_t n, const char *cmd);
 
+/* When standard output is a regular file written at its end, reserves the
+ * disk space for the len bytes about to be written past the end, without
+ * changing the file's size (fallocate with FALLOC_FL_KEEP_SIZE), so the
+ * writes do not allocate block by block. Best effort: nothing happens where
+ * the file system cannot, or the output is anything else. After a failed
+ * run, cli_out_unreserve gives back what was reserved past where the output
+ * ended. */
+void cli_out_reserve(uint64_t len);
+void cli_out_unreserve(void);
+
 /* "mimecodec: CMD: NAME: <status> [(byte 0xNN)] at byte offset OFF": the bad
  * byte is shown when OFF falls inside the current chunk (chunk[0] is at input
  * offset chunk_start, chunk_len bytes long). */

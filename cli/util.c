@@ -1,4 +1,5 @@
 /* util.c: input, output and error plumbing for the CLI (see cli.h). */
+#define _GNU_SOURCE /* fallocate */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -125,6 +126,42 @@ int cli_write_all(int fd, const void *p, size_t n, const char *cmd)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static struct {
+	int on;
+	uint64_t end; /* where the reserved range ends */
+} reserved;
+
+void cli_out_reserve(uint64_t len)
+{
+	struct stat sb;
+	off_t at;
+
+	if (len == 0 || len > (uint64_t)INT64_MAX || fstat(1, &sb) || !S_ISREG(sb.st_mode))
+		return;
+	at = lseek(1, 0, SEEK_CUR);
+	if (at < 0 || at != sb.st_size || (uint64_t)at > (uint64_t)INT64_MAX - len)
+		return; /* not at the end: the bytes there are the file's */
+	if (fallocate(1, FALLOC_FL_KEEP_SIZE, at, (off_t)len) == 0) {
+		reserved.on = 1;
+		reserved.end = (uint64_t)at + len;
+	}
+}
+
+void cli_out_unreserve(void)
+{
+	struct stat sb;
+
+	if (!reserved.on)
+		return;
+	reserved.on = 0;
+	/* Truncating to the size the file has drops the blocks reserved past
+	 * its end (ext4, XFS; punching a hole there does nothing on ext4), and
+	 * only when this process's writes are what ended it. */
+	if (fstat(1, &sb) == 0 && (uint64_t)sb.st_size < reserved.end &&
+	    lseek(1, 0, SEEK_CUR) == sb.st_size)
+		(void)ftruncate(1, sb.st_size);
 }
 
 void cli_decode_error(const char *cmd, const char *name, int status, uint64_t off,

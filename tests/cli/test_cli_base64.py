@@ -7,6 +7,8 @@ Prints "N passed, N failed" and exits non-zero on any failure."""
 import base64
 import os
 import random
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -146,6 +148,56 @@ with open("/dev/full", "wb") as full:
 check(r.returncode == 1 and r.stderr.count(b"\n") == 1 and
       b"mimecodec: base64: write error: No space left on device" in r.stderr,
       "write error in parallel: %r" % r.stderr)
+
+# Into a regular file the output's disk space is reserved first, past the end
+# of the file and without changing its size (cli_out_reserve); the file must
+# hold exactly the output, whether new, appended to, or written from an offset
+# inside it, and a failed run must give back what it reserved.
+whole_b64 = coreutils([], whole)
+out_path = os.path.join(tmp, "out")
+
+
+def encode_into(path, mode, limit=None):
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    with open(path, mode) as f:
+        return subprocess.run([EXE, "base64", par_path], stdout=f, stderr=subprocess.PIPE,
+                              preexec_fn=limited if limit else None,
+                              env=dict(os.environ, MIMECODEC_THREADS="2"))
+
+
+def disk_bytes(path):
+    return os.stat(path).st_blocks * 512
+
+
+r = encode_into(out_path, "wb")
+with open(out_path, "rb") as f:
+    got = f.read()
+check(r.returncode == 0 and got == whole_b64, "encode into a new file")
+check(disk_bytes(out_path) < len(whole_b64) + (256 << 10),
+      "no space left reserved after the output: %d for %d" % (disk_bytes(out_path), len(whole_b64)))
+with open(out_path, "wb") as f:
+    f.write(b"first line\n")
+r = encode_into(out_path, "ab")
+with open(out_path, "rb") as f:
+    check(r.returncode == 0 and f.read() == b"first line\n" + whole_b64, "encode appended to a file")
+old = b"x" * (len(whole_b64) + 5000)
+with open(out_path, "wb") as f:
+    f.write(old)
+r = encode_into(out_path, "r+b")  # from offset 0 of a longer file: the rest stays
+with open(out_path, "rb") as f:
+    check(r.returncode == 0 and f.read() == whole_b64 + old[len(whole_b64):],
+          "encode over the start of a longer file")
+os.unlink(out_path)
+r = encode_into(out_path, "wb", limit=3 << 20)  # write fails at 3 MiB: EFBIG
+check(r.returncode == 1 and b"write error: File too large" in r.stderr and
+      os.path.getsize(out_path) == 3 << 20, "write error into a file: %r" % r.stderr)
+with open(out_path, "rb") as f:
+    check(f.read() == whole_b64[:3 << 20], "what was written before the write error")
+check(disk_bytes(out_path) < (3 << 20) + (256 << 10),
+      "reserved space given back after a failed write: %d" % disk_bytes(out_path))
+os.unlink(out_path)
 
 # Parallel decode: each chunk is decoded from a line start as if a quantum
 # started there and decoded again when the chunk before it did not end clean.
