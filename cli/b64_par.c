@@ -173,7 +173,10 @@ static int encode_chunk(struct worker *w, uint64_t i)
 		return -1;
 	if (i >= p->nslots && wait_for(p, &p->written, i - p->nslots + 1))
 		return -1;
-	mc_b64_encoder_init(&st, p->wrap, p->flags);
+	/* The slots go around the caches: thread 0 reads most of them from
+	 * another core's (256 MiB to a file: 0.062 s against 0.069 s; keeping
+	 * thread 0's own chunks in its cache gained nothing measurable). */
+	mc_b64_encoder_init(&st, p->wrap, p->flags | MC_B64_NOCACHE);
 	o = mc_b64_encode_update(&st, w->src, p->chunk, (char *)out);
 	/* The encoder breaks a full line before the next character; the next
 	 * chunk starts a new encoder, so the break goes here. */

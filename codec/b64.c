@@ -186,10 +186,15 @@ size_t mc__b64_dec_scalar(const char *src, size_t n, uint8_t *dst, size_t *writt
 	return i;
 }
 
+static size_t enc_scalar(const uint8_t *src, size_t n, char *dst, int url)
+{
+	return mc__b64_enc_scalar(src, n, dst, url & 1); /* MC__B64_NT: nothing to do */
+}
+
 const struct mc_b64_kernels mc__b64_scalar = {
     .isa = MC_ISA_SCALAR,
     .name = "scalar",
-    .enc = mc__b64_enc_scalar,
+    .enc = enc_scalar,
     .enc_wrap = NULL,
     .dec = mc__b64_dec_scalar,
 };
@@ -342,18 +347,19 @@ static size_t enc_bulk_wrapped(struct mc_b64_encoder *st, const uint8_t *src, si
 static size_t enc_bulk(struct mc_b64_encoder *st, const uint8_t *src, size_t n, char *dst)
 {
 	int url = (st->flags & MC_B64_URL) != 0;
+	int opt = url | ((st->flags & MC_B64_NOCACHE) ? MC__B64_NT : 0);
 	size_t done, o;
 
 	if (st->wrap) {
 		if (!st->k->enc_wrap)
 			return enc_bulk_wrapped(st, src, n, dst);
 		done = st->k->enc_wrap(src, n, dst, &o, st->wrap, &st->col,
-		                       (st->flags & MC_B64_CRLF) != 0, url);
+		                       (st->flags & MC_B64_CRLF) != 0, opt);
 		if (n - done >= 3)
 			o += enc_bulk_wrapped(st, src + done, n - done, dst + o);
 		return o;
 	}
-	done = st->k->enc(src, n, dst, url);
+	done = st->k->enc(src, n, dst, opt);
 	done += mc__b64_enc_scalar(src + done, n - done, dst + done / 3 * 4, url);
 	return done / 3 * 4;
 }

@@ -46,7 +46,8 @@
 /* Non-temporal stores pay once the output no longer fits the caches. Measured
  * here (Xeon, 2 MiB L2 per core, shared L3): at 16 and 64 MiB of input they
  * take plain encode from 4.1 to 5.7 GB/s; at 4 MiB they break even; below
- * that they lose. */
+ * that they lose. MC_B64_NOCACHE asks for them at any size (unwrapped
+ * output only). */
 #define ENC_NT_MIN ((size_t)4 << 20)
 
 /* 12 input bytes per lane to 16 sextets per lane, one per byte.
@@ -140,8 +141,9 @@ static inline __m256i enc_at(const uint8_t *src, size_t i, __m256i lut)
 	return i >= 4 ? enc_24(src + i, lut) : enc_2x12(src + i, src + i + 12, lut);
 }
 
-static size_t enc_avx2(const uint8_t *src, size_t n, char *dst, int url)
+static size_t enc_avx2(const uint8_t *src, size_t n, char *dst, int opt)
 {
+	const int url = opt & 1, nt = (opt & MC__B64_NT) != 0;
 	const __m256i lut = enc_lut(url);
 	size_t i = 0, o = 0;
 
@@ -152,7 +154,7 @@ static size_t enc_avx2(const uint8_t *src, size_t n, char *dst, int url)
 	i = 24;
 	o = 32;
 
-	if (n >= ENC_NT_MIN && ((uintptr_t)dst & 3) == 0) {
+	if ((n >= ENC_NT_MIN || nt) && ((uintptr_t)dst & 3) == 0) {
 		/* Bring dst + o to a 32-byte boundary: o grows by 4 per group. */
 		while (((uintptr_t)(dst + o) & 31) && i + 3 <= n) {
 			mc__b64_enc_scalar(src + i, 3, dst + o, url);
@@ -271,8 +273,9 @@ static __attribute__((noinline)) void enc_lines_n(const uint8_t *src, size_t n, 
 }
 
 static size_t enc_wrap_avx2(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned wrap,
-                            unsigned *col, int crlf, int url)
+                            unsigned *col, int crlf, int opt)
 {
+	const int url = opt & 1;             /* MC__B64_NT: the lines are stored ordinarily */
 	const size_t line_in = wrap / 4 * 3; /* input bytes per line */
 	/* Input that must follow a line: covers the tail vector's reads (28
 	 * bytes past its start) and, as 32 bytes are >= 40 characters, its

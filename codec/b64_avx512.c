@@ -57,7 +57,8 @@
 /* From this input size on (the n given to the kernel), encode output goes
  * through non-temporal stores: in + out then exceed what this machine's
  * caches keep for one thread, and streaming saves the read for ownership of
- * every destination line (1.5-1.7x at 16 and 64 MiB). */
+ * every destination line (1.5-1.7x at 16 and 64 MiB). MC_B64_NOCACHE asks
+ * for them at any size (the plain and MIME-table paths). */
 #define ENC_NT_MIN   ((size_t)16 << 20)
 /* From this size on, decode runs the AVX2 kernel: out of the caches it is the
  * faster of the two here (mc_bench, 2026-12-04, strict decode GB/s, AVX-512
@@ -187,8 +188,8 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, int url)
 	struct enc_consts c;
 	size_t i = 0, o = 0;
 
-	enc_consts_init(&c, url);
-	if (n >= ENC_NT_MIN) {
+	enc_consts_init(&c, url & 1);
+	if (n >= ENC_NT_MIN || (url & MC__B64_NT)) {
 		i = enc_stream(src, n, dst, &c);
 		o = i / 3 * 4;
 	}
@@ -289,7 +290,7 @@ __attribute__((always_inline)) static inline __m512i encw_block(const uint8_t *s
  * bytes, and everything written stays inside the kernel's final output. */
 __attribute__((always_inline)) static inline size_t
 enc_wrap_table(const uint8_t *src, size_t n, char *dst, size_t *op, unsigned *colp,
-               const struct encw_table *t, __m512i lut, const int crlf)
+               const struct encw_table *t, __m512i lut, const int crlf, int nt)
 {
 	const struct encw_row *const row = t->row;
 	const struct encw_meta *const meta = t->meta;
@@ -320,7 +321,7 @@ enc_wrap_table(const uint8_t *src, size_t n, char *dst, size_t *op, unsigned *co
 	nblk = q * rows + lo + 1 - k0;
 	/* Bound: as counted, every block's load src[ibase+in..ibase+in+64)
 	 * lies inside src[0..n). */
-	if (n >= ENC_NT_MIN) {
+	if (n >= ENC_NT_MIN || nt) {
 		/* Out of cache (as in enc_stream): the blocks after the first go
 		 * out non-temporal, realigned to dst's lines: block t and its
 		 * predecessor form the line at dst + 64t - a; the first and the
@@ -373,16 +374,18 @@ enc_wrap_table(const uint8_t *src, size_t n, char *dst, size_t *op, unsigned *co
 
 __attribute__((noinline)) static size_t enc_wrap_table_crlf(const uint8_t *src, size_t n, char *dst,
                                                             size_t *op, unsigned *colp,
-                                                            const struct encw_table *t, __m512i lut)
+                                                            const struct encw_table *t, __m512i lut,
+                                                            int nt)
 {
-	return enc_wrap_table(src, n, dst, op, colp, t, lut, 1);
+	return enc_wrap_table(src, n, dst, op, colp, t, lut, 1, nt);
 }
 
 __attribute__((noinline)) static size_t enc_wrap_table_lf(const uint8_t *src, size_t n, char *dst,
                                                           size_t *op, unsigned *colp,
-                                                          const struct encw_table *t, __m512i lut)
+                                                          const struct encw_table *t, __m512i lut,
+                                                          int nt)
 {
-	return enc_wrap_table(src, n, dst, op, colp, t, lut, 0);
+	return enc_wrap_table(src, n, dst, op, colp, t, lut, 0, nt);
 }
 
 static size_t enc_wrap_avx512(const uint8_t *src, size_t n, char *dst, size_t *written,
@@ -396,10 +399,10 @@ static size_t enc_wrap_avx512(const uint8_t *src, size_t n, char *dst, size_t *w
 	                             : wrap == 64 && !crlf ? &encw_64lf
 	                                                   : NULL;
 
-	enc_consts_init(&c, url);
+	enc_consts_init(&c, url & 1);
 	if (t && cl % 4 == 0 && n >= 64)
-		i = crlf ? enc_wrap_table_crlf(src, n, dst, &o, &cl, t, c.lut)
-		         : enc_wrap_table_lf(src, n, dst, &o, &cl, t, c.lut);
+		i = crlf ? enc_wrap_table_crlf(src, n, dst, &o, &cl, t, c.lut, url & MC__B64_NT)
+		         : enc_wrap_table_lf(src, n, dst, &o, &cl, t, c.lut, url & MC__B64_NT);
 	if (wrap >= 64) {
 		/* At most one break per block; the common MIME case (76, 64).
 		 * Bound: i + 64 <= n. */

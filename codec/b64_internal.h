@@ -13,6 +13,8 @@
 #include "mimecodec/base64.h"
 #include "mimecodec/isa.h"
 
+#define MC__B64_NT 2 /* in the url argument of enc and enc_wrap */
+
 struct mc_b64_kernels {
 	int isa; /* enum mc_isa */
 	const char *name;
@@ -21,13 +23,15 @@ struct mc_b64_kernels {
 	 * 4 characters per group to dst. Returns the input bytes consumed: a
 	 * multiple of 3, possibly less than n - n % 3 (the caller finishes the
 	 * tail with the scalar kernel). Reads only src[0..n), writes only
-	 * dst[0..consumed/3*4). url selects the RFC 4648 section 5 alphabet. */
+	 * dst[0..consumed/3*4). Bit 0 of url selects the RFC 4648 section 5
+	 * alphabet; MC__B64_NT may be set with it (MC_B64_NOCACHE: non-temporal
+	 * stores welcome at any size; a kernel may ignore it). */
 	size_t (*enc)(const uint8_t *src, size_t n, char *dst, int url);
 
 	/* Optional (NULL: the generic wrapper in b64.c is used). As enc, but
 	 * breaks lines: before each character, if *col == wrap, it writes the
 	 * line break (LF, or CRLF when crlf) and sets *col = 0. wrap > 0.
-	 * *written receives the output length; *col is updated. */
+	 * *written receives the output length; *col is updated. url as for enc. */
 	size_t (*enc_wrap)(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned wrap,
 	                   unsigned *col, int crlf, int url);
 

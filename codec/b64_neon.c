@@ -95,7 +95,8 @@ static inline void enc48(const uint8_t *src, char *dst, uint8x16x4_t alpha)
 
 static size_t enc_neon(const uint8_t *src, size_t n, char *dst, int url)
 {
-	const uint8x16x4_t alpha = load_table64((const uint8_t *)mc__b64_alphabet[url]);
+	/* url & MC__B64_NT: no non-temporal stores here */
+	const uint8x16x4_t alpha = load_table64((const uint8_t *)mc__b64_alphabet[url & 1]);
 	size_t i = 0;
 
 	/* Bound: reads src[i..i+48) with i + 48 <= n; writes dst[i/3*4..(i+48)/3*4),
@@ -108,7 +109,7 @@ static size_t enc_neon(const uint8_t *src, size_t n, char *dst, int url)
 static size_t enc_wrap_neon(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned wrap,
                             unsigned *col, int crlf, int url)
 {
-	const uint8x16x4_t alpha = load_table64((const uint8_t *)mc__b64_alphabet[url]);
+	const uint8x16x4_t alpha = load_table64((const uint8_t *)mc__b64_alphabet[url & 1]);
 	unsigned c = *col;
 	size_t i = 0, o = 0;
 

@@ -21,6 +21,11 @@ enum mc_b64_flags {
 	MC_B64_URL = 1u << 0,   /* alphabet of RFC 4648 section 5: '-' and '_' for '+' and '/' */
 	MC_B64_NOPAD = 1u << 1, /* encode: write no '='. strict decode: '=' is an error */
 	MC_B64_CRLF = 1u << 2,  /* encode: line breaks are CRLF (default: LF) */
+	/* encode: the output is not read again soon by this thread (it goes to
+	 * a file, a socket or another thread): the SIMD kernels store it around
+	 * the caches (non-temporal stores) at any size, as they do on their own
+	 * from 4-16 MiB per call. The output is the same. */
+	MC_B64_NOCACHE = 1u << 3,
 };
 
 /* Decode modes. All of them accept a final quantum without padding except
