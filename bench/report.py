@@ -263,8 +263,10 @@ def cli_section(path):
     out.append("Input: %s of random bytes (%d B); the encoded file is %d B. "
                "Best of %d runs each, alternating the two tools, output to a file "
                "on the same filesystem (%s; a new file each run) and to /dev/null. "
-               "Speed-up = coreutils time / mimecodec time. mimecodec encodes a large "
-               "file on one thread per CPU (%d here); `encode1` is the same encode held "
+               "Speed-up = coreutils time / mimecodec time. mimecodec works on a large "
+               "file with one thread per CPU (%d here; encode: thread 0 writes, and "
+               "encodes when it is ahead, the others encode; into a file the output's "
+               "disk space is reserved first); `encode1` is the same encode held "
                "to one thread.\n"
                % (size_label(doc["file_bytes"]), doc["file_bytes"], doc["encoded_bytes"],
                   doc.get("runs", 3), doc.get("dir", "?"), doc.get("cpus", 0)))

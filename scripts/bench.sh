@@ -109,7 +109,7 @@ elif [ ! -f "$json" ]; then
 	exit 1
 fi
 
-# ---- 4. CLI against coreutils: best of 3, alternating, in this one run
+# ---- 4. CLI against coreutils: best of 7, alternating, in this one run
 cli_json=$build/cli_timing.json
 now_ns() { date +%s%N; }
 # time_once CMD...: runs CMD once (stdout to $out), prints the wall time in ns
@@ -145,7 +145,7 @@ if [ "$do_cli" = 1 ]; then
 			echo "bench.sh: mimecodec base64 -d output differs from the input" >&2
 			exit 1
 		}
-		runs=3
+		runs=7
 		# Two sinks: a new file on this filesystem (what a user sees, bound by
 		# the filesystem's write speed) and /dev/null (the tools themselves).
 		declare -A best
