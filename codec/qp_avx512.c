@@ -32,9 +32,15 @@
  * lengths. Soft breaks are inserted by storing each packed vector at its
  * shifted offset (at most one break falls inside a vector; with at most one
  * per block, without branches). Binary mode has its own loop (no hard
- * breaks: up to three soft breaks per block, all without branches), text
- * mode a loop per MC_QP_CRLF value. A '.' or 'F' at a line start
- * (MC_QP_DOT, MC_QP_FROM) ends the block and goes to the scalar kernel. */
+ * breaks: up to three soft breaks per block, all without branches). Text
+ * without MC_QP_DOT / MC_QP_FROM goes in chunks of 2048 input bytes and two
+ * passes (enc_text_loop): the packed units of the blocks into a buffer with
+ * no line logic, then the buffer to the output line by line with the soft
+ * breaks, whose unit starts are read off the buffer ('=' starts every
+ * escape): the blocks no longer wait for one another's line breaking, which
+ * cost half of the time. The rest after the last chunk, and MC_QP_DOT /
+ * MC_QP_FROM, go per block (enc_loop, a loop per flag value); there a '.'
+ * or 'F' at a line start ends the block and goes to the scalar kernel. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -256,6 +262,110 @@ static const uint8_t enc_ilv[3][64] = {
 #define ENC_R2_1 0x2492492492492492ull
 #define ENC_R2_2 0x9249249249249249ull
 
+/* The encoders' constant vectors. */
+struct enc_k {
+	__m512i k33, k93, eqv, hexlut, ilv0, ilv1, ilv2;
+};
+
+static inline struct enc_k enc_consts(void)
+{
+	struct enc_k K;
+
+	K.k33 = _mm512_set1_epi8(33);
+	K.k93 = _mm512_set1_epi8(93);
+	K.eqv = _mm512_set1_epi8('=');
+	K.hexlut = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)mc__qp_hex));
+	K.ilv0 = ld(enc_ilv[0]);
+	K.ilv1 = ld(enc_ilv[1]);
+	K.ilv2 = ld(enc_ilv[2]);
+	return K;
+}
+
+/* The bytes of v that are literal wherever they are (33..126 but '=') and,
+ * in *ws, the white space (space, tab). */
+static inline __mmask64 enc_classify(__m512i v, const struct enc_k *K, __mmask64 *ws)
+{
+	*ws = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
+	      _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
+	return _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, K->k33), K->k93) &
+	       ~_mm512_cmpeq_epi8_mask(v, K->eqv);
+}
+
+/* The unit triplets of v's bytes: c0 is '=' for the escaped bytes (esc),
+ * else the byte; *c1, *c2 their hex digits (0 for the others). */
+static inline __m512i enc_units(__m512i v, __mmask64 esc, const struct enc_k *K, __m512i *c1,
+                                __m512i *c2)
+{
+	*c1 = _mm512_maskz_shuffle_epi8(
+	    esc, K->hexlut, _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
+	*c2 = _mm512_maskz_shuffle_epi8(esc, K->hexlut, _mm512_and_si512(v, _mm512_set1_epi8(15)));
+	return _mm512_mask_blend_epi8(esc, v, K->eqv);
+}
+
+/* The triplets interleaved into the 192-slot stream (three vpermi2b and
+ * three vpermb) and packed without their NUL slots: vectors x[t] of m[t]
+ * bytes, from the slots k[t]. */
+static inline void enc_pack(__m512i c0, __m512i c1, __m512i c2, const struct enc_k *K, __m512i x[3],
+                            __mmask64 k[3], unsigned m[3])
+{
+	__m512i s0 = _mm512_permutex2var_epi8(c0, K->ilv0, c1);
+	__m512i s1 = _mm512_permutex2var_epi8(c0, K->ilv1, c1);
+	__m512i s2 = _mm512_permutex2var_epi8(c0, K->ilv2, c1);
+
+	s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, K->ilv0, c2);
+	s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, K->ilv1, c2);
+	s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, K->ilv2, c2);
+	k[0] = _mm512_test_epi8_mask(s0, s0);
+	k[1] = _mm512_test_epi8_mask(s1, s1);
+	k[2] = _mm512_test_epi8_mask(s2, s2);
+	x[0] = _mm512_maskz_compress_epi8(k[0], s0);
+	x[1] = _mm512_maskz_compress_epi8(k[1], s1);
+	x[2] = _mm512_maskz_compress_epi8(k[2], s2);
+	m[0] = (unsigned)__builtin_popcountll(k[0]);
+	m[1] = (unsigned)__builtin_popcountll(k[1]);
+	m[2] = (unsigned)__builtin_popcountll(k[2]);
+}
+
+/* Text mode: the classes of the block at p (it reads p[0, 66): a space or
+ * tab at 63 looks two bytes on for CRLF): LF, CR, and CRZ, the CR of a CRLF
+ * (part of the hard break); returns the escaped units: '=', controls (a
+ * lone CR), 8-bit, and white space that ends a line. Units: the others 1
+ * character, ESC 3, LF the line break, CRZ none. */
+static inline __mmask64 enc_text_classes(const uint8_t *p, const struct enc_k *K, __mmask64 *lf,
+                                         __mmask64 *cr, __mmask64 *crz)
+{
+	const __m512i lfv = _mm512_set1_epi8('\n'), crv = _mm512_set1_epi8('\r');
+	__m512i v = ld(p), v1 = ld(p + 1);
+	__mmask64 WS, LIT = enc_classify(v, K, &WS), WSE = 0;
+	__mmask64 LF1 = _mm512_cmpeq_epi8_mask(v1, lfv);
+
+	*lf = _mm512_cmpeq_epi8_mask(v, lfv);
+	*cr = _mm512_cmpeq_epi8_mask(v, crv);
+	*crz = *cr & LF1;
+	if (WS) {
+		__mmask64 CR1 = _mm512_cmpeq_epi8_mask(v1, crv);
+		__mmask64 LF2 = _mm512_cmpeq_epi8_mask(ld(p + 2), lfv);
+		WSE = WS & (LF1 | (CR1 & LF2));
+	}
+	return ~(LIT | WS | *lf | *crz) | WSE;
+}
+
+/* Text mode: the packed output of the units of v (see enc_text_classes),
+ * an LF written as CRLF with MC_QP_CRLF, the CR of a CRLF dropped (its LF
+ * writes the break). */
+static inline void enc_text_pack(__m512i v, __mmask64 esc, __mmask64 lf, __mmask64 crz,
+                                 const int crlf, const struct enc_k *K, __m512i x[3],
+                                 __mmask64 k[3], unsigned m[3])
+{
+	__m512i c1, c2, c0 = enc_units(v, esc, K, &c1, &c2);
+
+	if (crlf) {
+		c0 = _mm512_mask_mov_epi8(c0, lf, _mm512_set1_epi8('\r'));
+		c1 = _mm512_mask_mov_epi8(c1, lf, _mm512_set1_epi8('\n'));
+	}
+	enc_pack(_mm512_maskz_mov_epi8(~crz, c0), c1, c2, K, x, k, m);
+}
+
 /* Inclusive prefix sum of 64 bytes (totals stay below 256 here). */
 static inline __m512i prefix_sum(__m512i x)
 {
@@ -280,6 +390,19 @@ static inline __m512i prefix_sum(__m512i x)
  * line's column 75 is the first that does not fit). At most three breaks
  * per block (192 characters; 73 or more apart but for the first), all stores
  * without branches. */
+/* A[] |= the 64 bits z at bit o (o <= 128) of the 256-bit map A, with
+ * constant indices only. */
+static inline void put_bits(uint64_t A[4], uint64_t z, unsigned o)
+{
+	unsigned r = o & 63, k = o >> 6;
+	uint64_t lo = z << r, hi = (z >> 1) >> (63 - r);
+
+	A[0] |= k == 0 ? lo : 0;
+	A[1] |= k == 0 ? hi : k == 1 ? lo : 0;
+	A[2] |= k == 1 ? hi : k == 2 ? lo : 0;
+	A[3] |= k == 2 ? hi : 0;
+}
+
 /* Output characters that start no unit (kept slots p % 3 != 0 of the
  * triplet stream: an escape's digits, the LF of a CRLF written for an LF),
  * from the three vectors' keep masks, as a 256-bit map A; B: those two on
@@ -290,18 +413,21 @@ __attribute__((target("bmi2"))) static inline void nonstart_map(uint64_t k0, uin
                                                                 uint64_t B[4])
 {
 	uint64_t z1 = _pext_u64(~ENC_R2_0, k1), z2 = _pext_u64(~ENC_R2_1, k2);
-	unsigned o2 = m0 + m1, r = m0 & 63, k = m0 >> 6;
 
 	A[0] = _pext_u64(~ENC_R2_2, k0);
 	A[1] = A[2] = A[3] = 0;
-	A[k] |= z1 << r;
-	A[k + 1] |= (z1 >> 1) >> (63 - r);
-	r = o2 & 63, k = o2 >> 6;
-	A[k] |= z2 << r;
-	A[k + 1] |= (z2 >> 1) >> (63 - r);
+	put_bits(A, z1, m0);
+	put_bits(A, z2, m0 + m1);
 	B[0] = A[0] & A[0] << 1;
-	for (int w = 1; w < 4; w++)
-		B[w] = A[w] & (A[w] << 1 | A[w - 1] >> 63);
+	B[1] = A[1] & (A[1] << 1 | A[0] >> 63);
+	B[2] = A[2] & (A[2] << 1 | A[1] >> 63);
+	B[3] = A[3] & (A[3] << 1 | A[2] >> 63);
+}
+
+/* Word w of a 256-bit map (constant indices: the map stays in registers). */
+static inline uint64_t word4(const uint64_t A[4], unsigned w)
+{
+	return w & 2 ? (w & 1 ? A[3] : A[2]) : (w & 1 ? A[1] : A[0]);
 }
 
 /* The output offset of the start of the unit that holds character p. */
@@ -309,10 +435,44 @@ static inline unsigned unit_start(const uint64_t A[4], const uint64_t B[4], unsi
 {
 	unsigned w = (p & 255) >> 6, r = p & 63;
 
-	return p - (unsigned)(A[w] >> r & 1) - (unsigned)(B[w] >> r & 1);
+	return p - (unsigned)(word4(A, w) >> r & 1) - (unsigned)(word4(B, w) >> r & 1);
 }
 
 #define ENC_NONE 1000u /* no break */
+
+/* Stores the packed vectors x[t] (m[t] bytes each, following one another)
+ * at d with a soft break (sl bytes) before each of the output offsets
+ * b0 < b1 < b2 (ENC_NONE: none; at least 73 apart, so at most one falls
+ * inside a vector), without branches; returns the output's end. Vector t
+ * goes at its offset o plus sl per break at or before o; a break inside it:
+ * the bytes before it with a masked store over the shifted vector. The
+ * breaks that are not go at the end (garbage that the next block writes
+ * over). Stores end within d + 192 + 3 sl. */
+static inline char *store_broken(char *d, const __m512i x[3], const unsigned m[3], unsigned b0,
+                                 unsigned b1, unsigned b2, const unsigned sl, const int crlf)
+{
+	unsigned nb = (b0 != ENC_NONE) + (b1 != ENC_NONE) + (b2 != ENC_NONE);
+
+	for (unsigned t = 0, o = 0; t < 3; o += m[t], t++) {
+		unsigned e = o + m[t], kb = (b0 <= o) + (b1 <= o) + (b2 <= o);
+		unsigned in0 = (b0 > o) & (b0 < e), in1 = (b1 > o) & (b1 < e);
+		unsigned in2 = (b2 > o) & (b2 < e);
+		unsigned bin = in0 ? b0 : in1 ? b1 : b2;
+		__mmask64 lo = in0 | in1 | in2 ? lo_bits(bin - o) : 0;
+
+		_mm512_storeu_si512(d + o + sl * (kb + (in0 | in1 | in2)), x[t]);
+		_mm512_mask_storeu_epi8(d + o + sl * kb, lo, x[t]);
+	}
+	char *end = d + m[0] + m[1] + m[2] + nb * sl;
+	char *q0 = b0 != ENC_NONE ? d + b0 : end;
+	char *q1 = b1 != ENC_NONE ? d + b1 + sl : end;
+	char *q2 = b2 != ENC_NONE ? d + b2 + 2 * sl : end;
+	q0[0] = q1[0] = q2[0] = '=';
+	q0[sl - 1] = q1[sl - 1] = q2[sl - 1] = '\n';
+	if (crlf)
+		q0[1] = q1[1] = q2[1] = '\r';
+	return end;
+}
 
 __attribute__((target("bmi2"))) static size_t enc_bin_avx512(const uint8_t *src, size_t n,
                                                              char *dst, size_t *written,
@@ -320,10 +480,7 @@ __attribute__((target("bmi2"))) static size_t enc_bin_avx512(const uint8_t *src,
 {
 	const int crlf = (flags & MC_QP_CRLF) != 0;
 	const unsigned sl = crlf ? 3 : 2; /* a soft break's length */
-	const __m512i k33 = _mm512_set1_epi8(33), k93 = _mm512_set1_epi8(93);
-	const __m512i eqv = _mm512_set1_epi8('=');
-	const __m512i hexlut = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)mc__qp_hex));
-	const __m512i ilv0 = ld(enc_ilv[0]), ilv1 = ld(enc_ilv[1]), ilv2 = ld(enc_ilv[2]);
+	const struct enc_k K = enc_consts();
 	unsigned col = *colp;
 	char *d = dst;
 	size_t i = 0;
@@ -333,35 +490,16 @@ __attribute__((target("bmi2"))) static size_t enc_bin_avx512(const uint8_t *src,
 	 * breaks that are not go at the output's end (sl more bytes), so
 	 * within 3 (i + 65) plus the soft-break room of the contract. */
 	while (i + 66 <= n) {
-		__m512i v = ld(src + i);
-		__mmask64 LIT = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, k33), k93) &
-		                ~_mm512_cmpeq_epi8_mask(v, eqv);
-		__mmask64 WS = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
-		               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
-		__mmask64 ESC = ~(LIT | WS);
-		__m512i c0 = _mm512_mask_blend_epi8(ESC, v, eqv);
-		__m512i c1 = _mm512_maskz_shuffle_epi8(
-		    ESC, hexlut, _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
-		__m512i c2 = _mm512_maskz_shuffle_epi8(ESC, hexlut,
-		                                       _mm512_and_si512(v, _mm512_set1_epi8(15)));
-		__m512i s0 = _mm512_permutex2var_epi8(c0, ilv0, c1);
-		__m512i s1 = _mm512_permutex2var_epi8(c0, ilv1, c1);
-		__m512i s2 = _mm512_permutex2var_epi8(c0, ilv2, c1);
-		s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, ilv0, c2);
-		s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, ilv1, c2);
-		s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, ilv2, c2);
-		__mmask64 k0 = _mm512_test_epi8_mask(s0, s0);
-		__mmask64 k1 = _mm512_test_epi8_mask(s1, s1);
-		__mmask64 k2 = _mm512_test_epi8_mask(s2, s2);
-		__m512i x0 = _mm512_maskz_compress_epi8(k0, s0);
-		__m512i x1 = _mm512_maskz_compress_epi8(k1, s1);
-		__m512i x2 = _mm512_maskz_compress_epi8(k2, s2);
-		unsigned m0 = (unsigned)__builtin_popcountll(k0);
-		unsigned m1 = (unsigned)__builtin_popcountll(k1);
-		unsigned o2 = m0 + m1, tot = 64 + 2 * (unsigned)__builtin_popcountll(ESC);
+		__m512i v = ld(src + i), c1, c2, x[3];
+		__mmask64 WS, LIT = enc_classify(v, &K, &WS), ESC = ~(LIT | WS), k[3];
+		__m512i c0 = enc_units(v, ESC, &K, &c1, &c2);
+		unsigned m[3];
 
+		enc_pack(c0, c1, c2, &K, x, k, m);
+		unsigned tot = 64 + 2 * (unsigned)__builtin_popcountll(ESC);
 		uint64_t A[4], B[4];
-		nonstart_map(k0, k1, k2, m0, m1, A, B);
+
+		nonstart_map(k[0], k[1], k[2], m[0], m[1], A, B);
 		/* The first line has 75 - col columns left (col <= 75). */
 		unsigned p = MC_QP_COL_MAX - col;
 		unsigned b0 = p < tot ? unit_start(A, B, p) : ENC_NONE;
@@ -369,36 +507,10 @@ __attribute__((target("bmi2"))) static size_t enc_bin_avx512(const uint8_t *src,
 		unsigned b1 = p < tot ? unit_start(A, B, p) : ENC_NONE;
 		p = b1 + MC_QP_COL_MAX;
 		unsigned b2 = p < tot ? unit_start(A, B, p) : ENC_NONE;
-		unsigned nb = (b0 != ENC_NONE) + (b1 != ENC_NONE) + (b2 != ENC_NONE);
 		unsigned last = b2 != ENC_NONE ? b2 : b1 != ENC_NONE ? b1 : b0;
 
-		/* Vector t at its offset o plus sl per break at or before o;
-		 * a break inside it (at most one): the bytes before it with a
-		 * masked store over the shifted vector. */
-#define STORE_VEC(x, o, m)                                                               \
-	do {                                                                             \
-		unsigned kb = (b0 <= (o)) + (b1 <= (o)) + (b2 <= (o));                   \
-		unsigned in0 = b0 > (o) && b0<(o) + (m), in1 = b1>(o) && b1 < (o) + (m); \
-		unsigned in2 = b2 > (o) && b2 < (o) + (m);                               \
-		unsigned bin = in0 ? b0 : in1 ? b1 : b2;                                 \
-		__mmask64 lo = in0 | in1 | in2 ? lo_bits(bin - (o)) : 0;                 \
-		_mm512_storeu_si512(d + (o) + sl * (kb + (in0 | in1 | in2)), (x));       \
-		_mm512_mask_storeu_epi8(d + (o) + sl * kb, lo, (x));                     \
-	} while (0)
-		STORE_VEC(x0, 0u, m0);
-		STORE_VEC(x1, m0, m1);
-		STORE_VEC(x2, o2, tot - o2);
-#undef STORE_VEC
-		char *end = d + tot + nb * sl; /* breaks that are not go there */
-		char *q0 = b0 != ENC_NONE ? d + b0 : end;
-		char *q1 = b1 != ENC_NONE ? d + b1 + sl : end;
-		char *q2 = b2 != ENC_NONE ? d + b2 + 2 * sl : end;
-		q0[0] = q1[0] = q2[0] = '=';
-		q0[sl - 1] = q1[sl - 1] = q2[sl - 1] = '\n';
-		if (crlf)
-			q0[1] = q1[1] = q2[1] = '\r';
-		col = nb ? tot - last : col + tot;
-		d = end;
+		col = b0 != ENC_NONE ? tot - last : col + tot;
+		d = store_broken(d, x, m, b0, b1, b2, sl, crlf);
 		i += 64;
 	}
 	if (i + 66 > n) { /* the tail: the scalar kernel, same contract */
@@ -421,11 +533,7 @@ enc_loop(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *col
          const int text, const int crlf, const int dot, const int fromf)
 {
 	const unsigned sl = crlf ? 3 : 2; /* a soft break's length */
-	const __m512i k33 = _mm512_set1_epi8(33), k93 = _mm512_set1_epi8(93);
-	const __m512i eqv = _mm512_set1_epi8('='), lfv = _mm512_set1_epi8('\n');
-	const __m512i crv = _mm512_set1_epi8('\r');
-	const __m512i hexlut = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)mc__qp_hex));
-	const __m512i ilv0 = ld(enc_ilv[0]), ilv1 = ld(enc_ilv[1]), ilv2 = ld(enc_ilv[2]);
+	const struct enc_k K = enc_consts();
 	unsigned col = *colp;
 	char *d = dst;
 	size_t i = 0;
@@ -439,29 +547,15 @@ enc_loop(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *col
 	 * within 3 (i + 65) <= 3 n plus the soft-break room of the contract. */
 	while (i + 66 <= n) {
 		__m512i v = ld(src + i);
-		__mmask64 LIT = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, k33), k93) &
-		                ~_mm512_cmpeq_epi8_mask(v, eqv);
-		__mmask64 WS = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
-		               _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
-		__mmask64 LF = 0, CRZ = 0, WSE = 0, CR = 0;
+		__mmask64 LF = 0, CRZ = 0, CR = 0, ESC;
 
 		if (text) {
-			__m512i v1 = ld(src + i + 1);
-			__mmask64 LF1 = _mm512_cmpeq_epi8_mask(v1, lfv);
+			ESC = enc_text_classes(src + i, &K, &LF, &CR, &CRZ);
+		} else {
+			__mmask64 WS, LIT = enc_classify(v, &K, &WS);
 
-			LF = _mm512_cmpeq_epi8_mask(v, lfv);
-			CR = _mm512_cmpeq_epi8_mask(v, crv);
-			CRZ = CR & LF1; /* the CR of CRLF: part of the hard break */
-			if (WS) {
-				__mmask64 CR1 = _mm512_cmpeq_epi8_mask(v1, crv);
-				__mmask64 LF2 = _mm512_cmpeq_epi8_mask(ld(src + i + 2), lfv);
-				WSE = WS & (LF1 | (CR1 & LF2));
-			}
+			ESC = ~(LIT | WS);
 		}
-		/* Escaped units: '=', controls (a lone CR), 8-bit, and white space
-		 * that ends a line. Units: LIT and the rest of WS 1 character, ESC
-		 * 3, LF the line break, CRZ none. */
-		__mmask64 ESC = ~(LIT | WS | LF | CRZ) | WSE;
 		/* Bytes that start a line specially ('.', "From "): the scalar
 		 * kernel takes them. */
 		__mmask64 SPECIAL = 0;
@@ -522,32 +616,10 @@ enc_loop(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *col
 			m[0] = 64 - (crlf ? 0 : (unsigned)__builtin_popcountll(CRZ));
 			nx = 1;
 		} else {
-			__m512i c0 = _mm512_mask_blend_epi8(ESC, v, eqv);
-			__m512i c1 = _mm512_maskz_shuffle_epi8(
-			    ESC, hexlut,
-			    _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15)));
-			__m512i c2 = _mm512_maskz_shuffle_epi8(
-			    ESC, hexlut, _mm512_and_si512(v, _mm512_set1_epi8(15)));
-			if (crlf) {
-				c0 = _mm512_mask_mov_epi8(c0, LF, crv);
-				c1 = _mm512_mask_mov_epi8(c1, LF, lfv);
-			}
-			c0 = _mm512_maskz_mov_epi8(~CRZ, c0);
-			__m512i s0 = _mm512_permutex2var_epi8(c0, ilv0, c1);
-			__m512i s1 = _mm512_permutex2var_epi8(c0, ilv1, c1);
-			__m512i s2 = _mm512_permutex2var_epi8(c0, ilv2, c1);
-			s0 = _mm512_mask_permutexvar_epi8(s0, ENC_R2_0, ilv0, c2);
-			s1 = _mm512_mask_permutexvar_epi8(s1, ENC_R2_1, ilv1, c2);
-			s2 = _mm512_mask_permutexvar_epi8(s2, ENC_R2_2, ilv2, c2);
-			k0 = _mm512_test_epi8_mask(s0, s0);
-			k1 = _mm512_test_epi8_mask(s1, s1);
-			k2 = _mm512_test_epi8_mask(s2, s2);
-			x[0] = _mm512_maskz_compress_epi8(k0, s0);
-			x[1] = _mm512_maskz_compress_epi8(k1, s1);
-			x[2] = _mm512_maskz_compress_epi8(k2, s2);
-			m[0] = (unsigned)__builtin_popcountll(k0);
-			m[1] = (unsigned)__builtin_popcountll(k1);
-			m[2] = (unsigned)__builtin_popcountll(k2);
+			__mmask64 k[3];
+
+			enc_text_pack(v, ESC, LF, CRZ, crlf, &K, x, k, m);
+			k0 = k[0], k1 = k[1], k2 = k[2];
 			nx = 3;
 		}
 		/* Line breaking: from unit j0 (output offset b, column c) to the
@@ -738,6 +810,122 @@ enc_loop(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *col
 	return i;
 }
 
+/* Text without MC_QP_DOT / MC_QP_FROM (flags' MC_QP_CRLF in crlf), in
+ * chunks of ENC_CHUNK input bytes and two passes per chunk. Pass 1 writes
+ * the units of the chunk's blocks to a buffer T with no line logic at all
+ * (a block of literals: the input; else the packed triplet stream). Pass 2
+ * copies T to dst line by line and puts the soft breaks in: a line's
+ * character at column 75, if the line has one before its hard break, is in
+ * the unit that takes a soft break before it; in T that unit starts at the
+ * character, or one or two before it when one of those is a '=' (a '=' in
+ * T is always an escape's first character, and T starts with a unit). So
+ * the soft breaks cost a few scalar steps per line, not a bitmap of unit
+ * starts per block, and the blocks do not wait for one another's line
+ * breaking. The rest after the last whole chunk goes to enc_loop. */
+#define ENC_CHUNK 2048
+__attribute__((target("bmi2"), always_inline)) static inline size_t
+enc_text_loop(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp,
+              unsigned flags, const int crlf)
+{
+	const unsigned sl = crlf ? 3 : 2; /* a soft break's length */
+	const struct enc_k K = enc_consts();
+	const __m512i lfv = _mm512_set1_epi8('\n');
+	/* T: up to 3 output bytes per input byte, 192 bytes of the last
+	 * block's stores and 128 of pass 2's reads past the end (zeroed after
+	 * pass 1); two zero bytes before it for the look back at T's start. */
+	char tbuf[64 + 3 * ENC_CHUNK + 256] __attribute__((aligned(64)));
+	uint64_t lfm[3 * ENC_CHUNK / 64 + 1]; /* the LFs in T */
+	char *const T = tbuf + 64;
+	unsigned col = *colp;
+	char *d = dst;
+	size_t i = 0;
+
+	/* Bounds: a chunk reads src[i, i + ENC_CHUNK + 2) and runs while
+	 * i + ENC_CHUNK + 66 <= n. Pass 2 writes 128 bytes for each piece of
+	 * a line (at most 76 characters) and for the rest of a line in steps
+	 * of 128, so at most 127 bytes past the chunk's output, which is at
+	 * most 3 (i + ENC_CHUNK) plus its soft breaks: within 3 n - 198 + 127
+	 * and the soft-break room of the contract. */
+	tbuf[62] = tbuf[63] = 0;
+	while (i + ENC_CHUNK + 66 <= n) {
+		unsigned L = 0, pos = 0;
+
+		for (size_t end = i + ENC_CHUNK; i < end; i += 64) {
+			__mmask64 LF, CR, CRZ, ESC = enc_text_classes(src + i, &K, &LF, &CR, &CRZ);
+			__m512i v = ld(src + i);
+
+			/* With CRLF out, every LF must follow a CR in the block
+			 * for the input to be the output (see enc_loop). */
+			if (!ESC && !(crlf && ((LF & ~(CR << 1)) || (CRZ >> 63)))) {
+				_mm512_storeu_si512(T + L,
+				                    crlf ? v : _mm512_maskz_compress_epi8(~CRZ, v));
+				L += 64 - (crlf ? 0 : (unsigned)__builtin_popcountll(CRZ));
+			} else {
+				__m512i x[3];
+				__mmask64 k[3];
+				unsigned m[3];
+
+				enc_text_pack(v, ESC, LF, CRZ, crlf, &K, x, k, m);
+				_mm512_storeu_si512(T + L, x[0]);
+				_mm512_storeu_si512(T + L + m[0], x[1]);
+				_mm512_storeu_si512(T + L + m[0] + m[1], x[2]);
+				L += m[0] + m[1] + m[2];
+			}
+		}
+		/* Pass 2 reads up to 127 bytes past L (and copies them out as
+		 * scratch the next store covers): defined bytes, no stack
+		 * garbage in the caller's buffer. */
+		_mm512_storeu_si512(T + L, _mm512_setzero_si512());
+		_mm512_storeu_si512(T + L + 64, _mm512_setzero_si512());
+		for (unsigned w = 0; w * 64 < L; w++)
+			lfm[w] = _mm512_cmpeq_epi8_mask(ld(T + 64 * w), lfv);
+		lfm[(L - 1) / 64] &= lo_bits((L - 1) % 64 + 1);
+		while (pos < L) {
+			/* The line from pos (column col) to the next LF (nl; L:
+			 * none in the chunk), its characters before e (the CR of
+			 * a CRLF is the hard break's). */
+			unsigned w = pos / 64, nl;
+			uint64_t mk = lfm[w] & ~lo_bits(pos % 64);
+
+			while (!mk && ++w * 64 < L)
+				mk = lfm[w];
+			nl = mk ? w * 64 + (unsigned)__builtin_ctzll(mk) : L;
+			unsigned e = nl < L ? nl - (unsigned)crlf : L, stop = nl < L ? nl + 1 : L;
+			unsigned q = pos + MC_QP_COL_MAX - col; /* column 75 (col <= 75) */
+
+			while (q < e) {
+				const char *t = T + q;
+				unsigned b = q - (t[-1] == '=' ? 1u : t[-2] == '=' ? 2u : 0u);
+
+				_mm512_storeu_si512(d, ld(T + pos));
+				_mm512_storeu_si512(d + 64, ld(T + pos + 64));
+				d += b - pos;
+				d[0] = '=';
+				d[sl - 1] = '\n';
+				if (crlf)
+					d[1] = '\r';
+				d += sl;
+				pos = b;
+				col = 0;
+				q = b + MC_QP_COL_MAX;
+			}
+			for (unsigned k = pos; k < stop; k += 128) {
+				_mm512_storeu_si512(d + (k - pos), ld(T + k));
+				_mm512_storeu_si512(d + (k - pos) + 64, ld(T + k + 64));
+			}
+			d += stop - pos;
+			col = nl < L ? 0 : col + (stop - pos);
+			pos = stop;
+		}
+	}
+	size_t w;
+
+	i += enc_loop(src + i, n - i, d, &w, &col, flags, 1, crlf, 0, 0);
+	*colp = col;
+	*written = (size_t)(d + w - dst);
+	return i;
+}
+
 __attribute__((target("bmi2"))) static size_t
 enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *colp, unsigned flags)
 {
@@ -747,8 +935,8 @@ enc_avx512(const uint8_t *src, size_t n, char *dst, size_t *written, unsigned *c
 	if (!dot && !fromf) {
 		if (!text)
 			return enc_bin_avx512(src, n, dst, written, colp, flags);
-		return crlf ? enc_loop(src, n, dst, written, colp, flags, 1, 1, 0, 0)
-		            : enc_loop(src, n, dst, written, colp, flags, 1, 0, 0, 0);
+		return crlf ? enc_text_loop(src, n, dst, written, colp, flags, 1)
+		            : enc_text_loop(src, n, dst, written, colp, flags, 0);
 	}
 	return enc_loop(src, n, dst, written, colp, flags, text, crlf, dot, fromf);
 }
