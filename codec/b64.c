@@ -108,7 +108,7 @@ static inline void store_be64(uint8_t *p, uint64_t v)
 
 size_t mc__b64_enc_scalar(const uint8_t *src, size_t n, char *dst, int url)
 {
-	const uint16_t *t = enc12[url];
+	const uint16_t *t = enc12[url & 1]; /* url & MC__B64_NT: nothing to do here */
 	size_t i = 0;
 
 	/* Two groups per 8-byte load (its last 2 bytes unused), two loads per
@@ -186,15 +186,10 @@ size_t mc__b64_dec_scalar(const char *src, size_t n, uint8_t *dst, size_t *writt
 	return i;
 }
 
-static size_t enc_scalar(const uint8_t *src, size_t n, char *dst, int url)
-{
-	return mc__b64_enc_scalar(src, n, dst, url & 1); /* MC__B64_NT: nothing to do */
-}
-
 const struct mc_b64_kernels mc__b64_scalar = {
     .isa = MC_ISA_SCALAR,
     .name = "scalar",
-    .enc = enc_scalar,
+    .enc = mc__b64_enc_scalar,
     .enc_wrap = NULL,
     .dec = mc__b64_dec_scalar,
 };

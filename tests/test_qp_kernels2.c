@@ -81,7 +81,9 @@ static const unsigned text_flags[] = {0, MC_QP_CRLF, MC_QP_DOT, MC_QP_CRLF | MC_
 static void check_all(const unsigned char *in, size_t n, int deep)
 {
 	static const size_t chunks[6] = {0, 1, 997, CHUNK + 65, CHUNK + 66, 2 * CHUNK + 67};
+#if MC_HAVE_AVX512
 	static const unsigned cols[6] = {0, MC_QP_COL_MAX, 1, 40, 73, 74};
+#endif
 
 	for (size_t f = 0; f < sizeof text_flags / sizeof text_flags[0]; f++) {
 		size_t rl, l;
