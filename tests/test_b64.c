@@ -216,7 +216,7 @@ static void test_sizes(void)
  * reference; then decoded back in every mode. */
 static void test_lengths(int isa)
 {
-	static const unsigned wraps[] = {0, 76, 64, 1, 4, 5, 77};
+	static const unsigned wraps[] = {0, 76, 64, 1, 4, 5, 77, 68, 72};
 	char *ref = mc_t_xmalloc(2000);
 
 	for (size_t n = 0; n <= 300; n++) {
@@ -374,6 +374,55 @@ static void test_huge(int isa)
 	}
 	free(got);
 	free(ref);
+	free(in);
+}
+
+/* Chunked encode where every update gets a buffer of exactly the size of its
+ * own output (learnt from the scalar reference with the same chunking), so a
+ * kernel that writes past its output, even bytes it would overwrite in a
+ * later call, traps under ASan. The widths 64..76 take the AVX-512 line path
+ * (a 16-byte store per line that runs past the line); 100 the generic one. */
+static void test_update_exact(int isa)
+{
+	static const unsigned wraps[] = {64, 68, 72, 76, 100};
+	static const unsigned flags[] = {0, MC_B64_CRLF, MC_B64_URL | MC_B64_CRLF, MC_B64_NOPAD};
+	static const size_t chunks[] = {1, 2, 3, 7, 56, 57, 58, 64, 65, 121, 200, 1000, 2999};
+	enum { N = 3000 };
+	unsigned char *in = mc_t_xmalloc(N);
+
+	mc_t_fill(in, N);
+	for (size_t wi = 0; wi < sizeof wraps / sizeof wraps[0]; wi++)
+		for (size_t fi = 0; fi < sizeof flags / sizeof flags[0]; fi++)
+			for (size_t ci = 0; ci < sizeof chunks / sizeof chunks[0]; ci++) {
+				struct mc_b64_encoder rs, ks;
+				size_t bound =
+				    mc_b64_encode_bound(chunks[ci], wraps[wi], flags[fi]);
+				char *ref = mc_t_xmalloc(bound + MC_B64_FINAL_MAX);
+
+				CHECK_EQ_INT(mc_b64_encoder_init_isa(&rs, wraps[wi], flags[fi],
+				                                     MC_ISA_SCALAR),
+				             MC_OK);
+				CHECK_EQ_INT(
+				    mc_b64_encoder_init_isa(&ks, wraps[wi], flags[fi], isa), MC_OK);
+				for (size_t i = 0; i < N; i += chunks[ci]) {
+					size_t c = N - i < chunks[ci] ? N - i : chunks[ci];
+					size_t rl = mc_b64_encode_update(&rs, in + i, c, ref);
+					char *got = mc_t_xmalloc(rl + 1);
+					size_t gl;
+
+					got[rl] = '#'; /* canary, for rl = 0 */
+					gl = mc_b64_encode_update(&ks, in + i, c, got);
+					CHECK_EQ_MEM(got, gl, ref, rl);
+					CHECK(got[rl] == '#');
+					free(got);
+				}
+				size_t kf = mc_b64_encode_final(&ks, ref + bound),
+				       rf = mc_b64_encode_final(&rs, ref);
+				CHECK_EQ_MEM(ref + bound, kf, ref, rf);
+				MC_TEST_CTX("%s wrap=%u flags=%u chunk=%zu\n", mc_isa_name(isa),
+				            wraps[wi], flags[fi], chunks[ci]);
+				free(ref);
+			}
 	free(in);
 }
 
@@ -641,6 +690,7 @@ int main(int argc, char **argv)
 		test_large(kernels[i]);
 		test_huge(kernels[i]);
 		test_nocache(kernels[i]);
+		test_update_exact(kernels[i]);
 		test_errors(kernels[i]);
 		test_mutations(kernels[i]);
 		test_whitespace_runs(kernels[i]);
