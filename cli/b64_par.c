@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -40,9 +41,10 @@
 #define CMD         "base64"
 #define MIN_CHUNKS  8 /* per worker: fewer and the threads do not pay */
 #define MAX_WORKERS 8
-#define SCAN        4096              /* decode: a line start is looked for this far */
-#define SLOTS       (2 * MAX_WORKERS) /* encode: output slots, at most */
-#define SPINS       16384             /* polls of a counter before sleeping */
+#define SCAN        4096                  /* decode: a line start is looked for this far */
+#define SLOTS       (2 * MAX_WORKERS)     /* encode: output slots, at most */
+#define SPINS       16384                 /* polls of a counter before sleeping */
+#define WRITE_ALIGN ((uint64_t)256 << 10) /* encode: file offsets the writes end at */
 
 struct par {
 	int fd;
@@ -204,29 +206,69 @@ static uint64_t claim(struct par *p, int writer)
 	return i;
 }
 
-/* Thread 0: writes the slots in order; encodes while the next is not ready. */
+/* Thread 0: writes the slots in order; encodes while what it needs is not
+ * ready. The writes end on WRITE_ALIGN boundaries of the output file (but the
+ * last), whatever the slot lengths (which are whole lines: 77 or 78 bytes
+ * each): the page cache then takes the bytes in large folios. Writes of
+ * 265,496 bytes at multiples of that offset ran at 8.2-8.5 GB/s here, of
+ * 256 KiB or 1 MiB at aligned offsets 11.1-12.0 (362 MB into a new file,
+ * 2026-12-04). A write may span all the ready slots; chunk i's slot is
+ * freed once its last byte is out. */
 static void write_slots(struct worker *w)
 {
 	struct par *p = w->p;
+	struct iovec iov[SLOTS];
+	off_t at = lseek(1, 0, SEEK_CUR);
+	uint64_t pos = at < 0 ? 0 : (uint64_t)at; /* file offset of slot i's byte done */
+	size_t done = 0;                          /* bytes of chunk i already written */
 
 	for (uint64_t i = 0; i < p->nchunks;) {
-		unsigned k = (unsigned)(i % p->nslots);
-		uint64_t j;
+		uint64_t j = i, end = pos, wend, jj;
+		int cnt = 0;
+		size_t off = done;
 
 		if (atomic_load(&p->failed))
 			return;
-		if (atomic_load(&p->seq[k]) == i + 1) {
-			if (cli_write_all(1, p->slot[k], p->len[k], CMD)) {
-				fail(p, NULL, 0); /* cli_write_all said why */
-				return;
-			}
-			bump(p, &p->written, ++i);
-		} else if ((j = claim(p, 1)) != UINT64_MAX) {
-			if (encode_chunk(w, j))
-				return;
-		} else if (wait_for(p, &p->seq[k], i + 1)) {
-			return; /* chunk i is another thread's: wait for it */
+		/* The ready chunks from i on, and where their bytes end. */
+		while (j < p->nchunks && j < i + p->nslots &&
+		       atomic_load(&p->seq[j % p->nslots]) == j + 1) {
+			end += p->len[j % p->nslots] - (j == i ? done : 0);
+			j++;
 		}
+		/* All the slots ready and still short of a boundary: cannot
+		 * happen with chunks of 256 KiB of output, but never wait on
+		 * one's own slot. */
+		wend = j == p->nchunks || j == i + p->nslots ? end : end - end % WRITE_ALIGN;
+		if (wend <= pos) { /* nothing to write up to a boundary yet */
+			if ((jj = claim(p, 1)) != UINT64_MAX) {
+				if (encode_chunk(w, jj))
+					return;
+			} else if (wait_for(p, &p->seq[j % p->nslots], j + 1)) {
+				return; /* chunk j is another thread's: wait for it */
+			}
+			continue;
+		}
+		/* Bytes pos..wend: the rest of chunk i, then whole chunks, then
+		 * maybe the head of the last one. */
+		for (uint64_t left = wend - pos; left; i++, off = 0) {
+			unsigned k = (unsigned)(i % p->nslots);
+			size_t n = p->len[k] - off;
+
+			iov[cnt].iov_base = p->slot[k] + off;
+			iov[cnt++].iov_len = n < left ? n : (size_t)left;
+			if (n > left) {
+				done = off + (size_t)left;
+				break;
+			}
+			left -= n;
+			done = 0;
+		}
+		if (cli_writev_all(1, iov, cnt, CMD)) {
+			fail(p, NULL, 0); /* cli_writev_all said why */
+			return;
+		}
+		pos = wend;
+		bump(p, &p->written, i);
 	}
 }
 

@@ -58,6 +58,11 @@ size_t cli_utf8_len(const unsigned char *p, size_t n);
 /* Writes all n bytes to fd; returns 0, or -1 after printing an error. */
 int cli_write_all(int fd, const void *p, size_t n, const char *cmd);
 
+/* The same for cnt buffers in one writev(2) (one call, so the kernel sees
+ * the whole range at once). Changes iov[] when a write comes up short. */
+struct iovec;
+int cli_writev_all(int fd, struct iovec *iov, int cnt, const char *cmd);
+
 /* When standard output is a regular file written at its end, reserves the
  * disk space for the len bytes about to be written past the end, without
  * changing the file's size (fallocate with FALLOC_FL_KEEP_SIZE), so the

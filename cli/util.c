@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -124,6 +125,33 @@ int cli_write_all(int fd, const void *p, size_t n, const char *cmd)
 		}
 		c += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cli_writev_all(int fd, struct iovec *iov, int cnt, const char *cmd)
+{
+	while (cnt) {
+		ssize_t w = writev(fd, iov, cnt);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			cli_err(cmd, "write error: %s", strerror(errno));
+			return -1;
+		}
+		/* Skip what went out; after a short write, resume mid-buffer. */
+		size_t left = (size_t)w;
+
+		while (cnt && left >= iov->iov_len) {
+			left -= iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt) {
+			iov->iov_base = (char *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
 	}
 	return 0;
 }
