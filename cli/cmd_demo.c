@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <openssl/evp.h>
 
+#include "tls_api.h" /* libcrypto's SHA-256, loaded on first use */
 #include "mimecodec/compose.h"
 #include "mimecodec/maildir.h"
 #include "mimecodec/mime.h"
@@ -271,12 +272,19 @@ static void hex(const unsigned char *d, size_t n, char *out)
 /* SHA-256 of a file, read in 1 MiB chunks. */
 static int sha256_file(const char *path, char out[65], uint64_t *bytes)
 {
-	unsigned char md[32], *buf = malloc(1 << 20);
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	unsigned char md[32], *buf;
+	EVP_MD_CTX *m;
+	int fd, rc = -1;
 	ssize_t r;
 
 	*bytes = 0;
+	if (mc__tls_load() != MC_OK) {
+		cli_err("demo", "%s", mc__tls_error());
+		return -1;
+	}
+	buf = malloc(1 << 20);
+	m = EVP_MD_CTX_new();
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || !buf || !m || !EVP_DigestInit_ex(m, EVP_sha256(), NULL))
 		goto out;
 	while ((r = read(fd, buf, 1 << 20)) > 0) {

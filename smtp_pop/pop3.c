@@ -39,7 +39,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "mimecodec/base64.h"
@@ -47,6 +46,7 @@
 #include "mimecodec/pop3.h"
 #include "mimecodec/providers.h"
 #include "pingpong.h"
+#include "tls_api.h"
 
 #define POP3_SASL_LINE_MAX 255      /* RFC 5034 4: initial response line limit */
 #define POP3_MAX_MSGS      10000000 /* LIST entries accepted at most */
@@ -599,10 +599,10 @@ static mc_status pop3_send_secret(struct mc_pop3 *p, const char *prefix, size_t 
 	memcpy(line, prefix, pl);
 	mc_b64_encode(raw, n, line + pl, 0, 0);
 	len = pl + bl;
-	OPENSSL_cleanse(raw, n + 1);
+	explicit_bzero(raw, n + 1);
 	free(raw);
 	st = mc__pp_send(&p->pp, line, len, shown);
-	OPENSSL_cleanse(line, len);
+	explicit_bzero(line, len);
 	free(line);
 	if (st == MC_OK)
 		st = mc_transport_flush(&p->t);
@@ -649,11 +649,15 @@ static mc_status pop3_auth_apop(struct mc_pop3 *p)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	char line[MC_PP_CMD_MAX], hex[2 * EVP_MAX_MD_SIZE + 1];
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	EVP_MD *md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	EVP_MD_CTX *c;
+	EVP_MD *md5;
 	int ok, n;
 	mc_status st;
 
+	if (mc__tls_load() != MC_OK) /* MD5 comes from libcrypto */
+		return pop3_fail(p, MC_EAUTH, NULL, "APOP: %s", mc__tls_error());
+	c = EVP_MD_CTX_new();
+	md5 = EVP_MD_fetch(NULL, "MD5", NULL);
 	ok = c && md5 && EVP_DigestInit_ex(c, md5, NULL) &&
 	     EVP_DigestUpdate(c, p->timestamp, strlen(p->timestamp)) &&
 	     EVP_DigestUpdate(c, p->o.password, strlen(p->o.password)) &&
@@ -668,7 +672,7 @@ static mc_status pop3_auth_apop(struct mc_pop3 *p)
 	if (n < 0 || (size_t)n + 2 > sizeof line)
 		return pop3_fail(p, MC_ELIMIT, NULL, "user name too long");
 	st = mc__pp_send(&p->pp, line, (size_t)n, 5 + strlen(p->o.user));
-	OPENSSL_cleanse(line, sizeof line);
+	explicit_bzero(line, sizeof line);
 	if (st == MC_EINVAL)
 		return pop3_fail(p, st, NULL, "refusing to send a user name with CR or LF");
 	return st ? pop3_io_fail(p, st) : MC_OK;
@@ -848,7 +852,7 @@ static mc_status pop3_on_user(struct mc_pop3 *p)
 	st = mc__pp_send(&p->pp, line, n + 5, 4);
 	if (st == MC_OK)
 		st = mc_transport_flush(&p->t);
-	OPENSSL_cleanse(line, n + 5);
+	explicit_bzero(line, n + 5);
 	free(line);
 	return st ? pop3_io_fail(p, st) : MC_OK;
 }

@@ -29,8 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "mimecodec/base64.h"
 #include "mimecodec/smtp.h"
 #include "pingpong.h"
@@ -566,12 +564,12 @@ static mc_status smtp_send_secret(struct mc_smtp *s, const char *prefix, size_t 
 		k += lens[i];
 	}
 	line = auth_line(prefix, raw, n, &len);
-	OPENSSL_cleanse(raw, n + 1);
+	explicit_bzero(raw, n + 1);
 	free(raw);
 	if (!line)
 		return smtp_fail(s, MC_ENOMEM, NULL, "out of memory");
 	st = mc__pp_send(&s->pp, line, len, shown);
-	OPENSSL_cleanse(line, len);
+	explicit_bzero(line, len);
 	free(line);
 	if (st == MC_OK)
 		st = mc_transport_flush(&s->t);

@@ -39,6 +39,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "tls_api.h"
+
 #include "mimecodec/transport.h"
 
 #define MC_TLS_GATHER (256u * 1024u) /* see [coalesce] */
@@ -182,7 +184,8 @@ void mc_transport_close(struct mc_transport *t)
 		SSL_CTX_free(t->ssl_ctx);
 	if (t->bio_method)
 		BIO_meth_free(t->bio_method);
-	ERR_clear_error();
+	if (mc__tls_loaded()) /* plain connections never load OpenSSL */
+		ERR_clear_error();
 	t->ssl = t->ssl_ctx = t->bio_method = NULL;
 	if (t->fd >= 0)
 		close(t->fd);
@@ -496,6 +499,10 @@ mc_status mc_transport_start_tls(struct mc_transport *t)
 	if (t->fd < 0 || t->ssl) {
 		tr_err(t, "start_tls: %s", t->fd < 0 ? "not connected" : "TLS already on");
 		return MC_EINVAL;
+	}
+	if (mc__tls_load() != MC_OK) {
+		tr_err(t, "%s", mc__tls_error());
+		return MC_ENOTLS;
 	}
 	/* RFC 3207 4.2: whatever arrived before the handshake is not trusted. */
 	t->discarded = t->rlen - t->rpos;

@@ -41,9 +41,10 @@ def load_env(sh, state):
     return env
 
 
-def run(mc, *args, timeout=120, stdin=None):
+def run(mc, *args, timeout=120, stdin=None, env=None):
     t0 = time.monotonic()
-    p = subprocess.run([mc, "send", *args], capture_output=True, timeout=timeout, input=stdin)
+    p = subprocess.run([mc, "send", *args], capture_output=True, timeout=timeout, input=stdin,
+                       env=env)
     p.elapsed = time.monotonic() - t0
     p.out = p.stdout.decode("utf-8", "replace")
     p.err = p.stderr.decode("utf-8", "replace")

@@ -66,13 +66,13 @@ class Server:
         self.p.stdout.close()
 
 
-def send(srv, *extra, scheme="smtp", auth=True, retries="3"):
+def send(srv, *extra, scheme="smtp", auth=True, retries="3", env=None):
     args = ["--server", "%s://127.0.0.1:%s" % (scheme, srv.port), "--cafile", CA,
             "--retries", retries, "--backoff", "20", "--timeout", "5",
             "--from", "a@example.test", "--to", "b@example.test", "--eml", eml, "--trace"]
     if auth:
         args += ["--user", "a", "--password-file", pw]
-    return run(mc, *args, *extra)
+    return run(mc, *args, *extra, env=env)
 
 
 def deliveries(ev):
@@ -176,6 +176,20 @@ t.check(not any(" AUTH" in e for e in ev), "other host's certificate: no AUTH")
 p = send(s, "--insecure", scheme="smtps", auth=False)
 t.check(p.returncode == 0 and "NOT verified" in p.err, "--insecure: accepted, said so",
         describe(p))
+s.stop()
+
+# ---- OpenSSL that cannot be loaded (smtp_pop/tls_api.c loads it on first use) ----
+s = Server("tls")
+for lib, why in (("/nonexistent/libssl.so.3", "OpenSSL not available: /nonexistent/libssl.so.3"),
+                 ("libc.so.6", "OpenSSL not usable: libc.so.6 has no BIO_clear_flags")):
+    p = send(s, scheme="smtps", env=dict(os.environ, MIMECODEC_LIBSSL=lib))
+    t.check(p.returncode == 1 and why in p.err, "unloadable OpenSSL (%s): refused, said why" % lib,
+            describe(p))
+t.check(deliveries(s.events()) == [] and not any(" AUTH" in e for e in s.events()),
+        "unloadable OpenSSL: nothing sent")
+p = send(s, scheme="smtps", auth=False, env=dict(os.environ, MIMECODEC_LIBSSL=""))
+t.check(p.returncode == 0 and len(deliveries(s.events())) == 1,
+        "MIMECODEC_LIBSSL empty: the default libssl.so.3", describe(p))
 s.stop()
 __import__("shutil").rmtree(tmp, ignore_errors=True)
 t.end()
