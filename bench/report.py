@@ -266,7 +266,8 @@ def cli_section(path):
                "Speed-up = coreutils time / mimecodec time. mimecodec works on a large "
                "file with one thread per CPU (%d here; encode: thread 0 writes, and "
                "encodes when it is ahead, the others encode; into a file the output's "
-               "disk space is reserved first); `encode1` is the same encode held "
+               "disk space is reserved first and the writes end on 256 KiB boundaries "
+               "of the file); `encode1` is the same encode held "
                "to one thread.\n"
                % (size_label(doc["file_bytes"]), doc["file_bytes"], doc["encoded_bytes"],
                   doc.get("runs", 3), doc.get("dir", "?"), doc.get("cpus", 0)))
