@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,21 +113,9 @@ void cli_input_close(struct cli_input *in)
 
 int cli_write_all(int fd, const void *p, size_t n, const char *cmd)
 {
-	const char *c = p;
+	struct iovec v = {(void *)(uintptr_t)p, n}; /* writev only reads it */
 
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			cli_err(cmd, "write error: %s", strerror(errno));
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return cli_writev_all(fd, &v, 1, cmd);
 }
 
 int cli_writev_all(int fd, struct iovec *iov, int cnt, const char *cmd)
