@@ -162,6 +162,25 @@ static inline __m512i enc_block(__m512i in, const struct enc_consts *c)
 	return _mm512_permutexvar_epi8(sextets, c->lut);
 }
 
+/* The whole groups of src[0..n) with masked loads and stores, at most 16
+ * groups per step, nothing read or written past them; returns the input
+ * consumed (n / 3 * 3). */
+static size_t enc_groups(const uint8_t *src, size_t n, char *dst, const struct enc_consts *c)
+{
+	size_t i = 0, o = 0;
+
+	/* Reads src[i..i+3g), g <= (n-i)/3. */
+	while (n - i >= 3) {
+		size_t g = (n - i) / 3 > 16 ? 16 : (n - i) / 3;
+		__m512i in = _mm512_maskz_loadu_epi8(LOW(3 * g), src + i);
+
+		_mm512_mask_storeu_epi8(dst + o, LOW(4 * g), enc_block(in, c));
+		i += 3 * g;
+		o += 4 * g;
+	}
+	return i;
+}
+
 /* Non-temporal run over src[*ip..n): whole 48-byte blocks while a 64-byte load
  * fits. v_t, the characters of block t, belong at dst + 64t; the aligned line
  * at dst + 64t + 64 - a (a = misalignment of dst) is the top 64 - a bytes of
@@ -216,16 +235,7 @@ static size_t enc_avx512(const uint8_t *src, size_t n, char *dst, int url)
 	/* Bound: i + 64 <= n. */
 	for (; i + 64 <= n; i += 48, o += 64)
 		_mm512_storeu_si512(dst + o, enc_block(_mm512_loadu_si512(src + i), &c));
-	/* Tail: at most 16 groups per masked step; reads src[i..i+3g), g <= (n-i)/3. */
-	while (n - i >= 3) {
-		size_t g = (n - i) / 3 > 16 ? 16 : (n - i) / 3;
-		__m512i in = _mm512_maskz_loadu_epi8(LOW(3 * g), src + i);
-
-		_mm512_mask_storeu_epi8(dst + o, LOW(4 * g), enc_block(in, &c));
-		i += 3 * g;
-		o += 4 * g;
-	}
-	return i;
+	return i + enc_groups(src + i, n - i, dst + o, &c);
 }
 
 /* Writes the nc (1..64) characters of v at d with lazy line breaks (before a
@@ -424,15 +434,9 @@ static size_t enc_wrap_lines(const uint8_t *src, size_t n, char *dst, size_t *op
 
 	if (*colp % 4 || head + 64 > n)
 		return 0;
-	/* Bound: head + 64 <= n; the masked loads read src[i..i+3k), i + 3k <= head. */
-	while (i < head) {
-		size_t k = (head - i) / 3 > 16 ? 16 : (head - i) / 3;
-		__m512i in = _mm512_maskz_loadu_epi8(LOW(3 * k), src + i);
-
-		_mm512_mask_storeu_epi8(dst + o, LOW(4 * k), enc_block(in, c));
-		i += 3 * k;
-		o += 4 * k;
-	}
+	/* Bound: head + 64 <= n (head is whole groups). */
+	i = enc_groups(src, head, dst + o, c);
+	o += i / 3 * 4;
 	if (*colp) { /* the open line's break; characters follow */
 		memcpy(dst + o, &eolw, 2);
 		o += eol;
