@@ -209,11 +209,11 @@ static uint64_t claim(struct par *p, int writer)
 /* Thread 0: writes the slots in order; encodes while what it needs is not
  * ready. The writes end on WRITE_ALIGN boundaries of the output file (but the
  * last), whatever the slot lengths (which are whole lines: 77 or 78 bytes
- * each): the page cache then takes the bytes in large folios. Writes of
- * 265,496 bytes at multiples of that offset ran at 8.2-8.5 GB/s here, of
- * 256 KiB or 1 MiB at aligned offsets 11.1-12.0 (362 MB into a new file,
- * 2026-12-04). A write may span all the ready slots; chunk i's slot is
- * freed once its last byte is out. */
+ * each): the page cache then takes the bytes in large folios. 362 MB into a
+ * new file from one thread, best of 7 in one run (bench/write_speed, see its
+ * header): 6.9 GB/s in the slots' 265,496-byte writes, 9.2 in 256 KiB writes,
+ * 9.8 in 1 MiB writes. A write may span all the ready slots; chunk i's slot
+ * is freed once its last byte is out. */
 static void write_slots(struct worker *w)
 {
 	struct par *p = w->p;
