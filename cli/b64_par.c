@@ -235,10 +235,12 @@ static void write_slots(struct worker *w)
 			end += p->len[j % p->nslots] - (j == i ? done : 0);
 			j++;
 		}
-		/* All the slots ready and still short of a boundary: cannot
-		 * happen with chunks of 256 KiB of output, but never wait on
-		 * one's own slot. */
-		wend = j == p->nchunks || j == i + p->nslots ? end : end - end % WRITE_ALIGN;
+		/* Up to the last boundary; all of it at the end, and when every
+		 * slot is ready and still short of a boundary (which chunks of
+		 * 256 KiB of output never are): never wait on one's own slot. */
+		wend = end - end % WRITE_ALIGN;
+		if (j == p->nchunks || (wend <= pos && j == i + p->nslots))
+			wend = end;
 		if (wend <= pos) { /* nothing to write up to a boundary yet */
 			if ((jj = claim(p, 1)) != UINT64_MAX) {
 				if (encode_chunk(w, jj))

@@ -8,7 +8,7 @@ case "$what" in
 demo) pkgs+=(libssl-dev python3-matplotlib) ;; # TLS for send/fetch; the demo's PNG chart
 test) pkgs+=(clang-14 libclang-rt-14-dev llvm-14 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	     qemu-user libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev clang-format-14
-	     valgrind) ;;
+	     valgrind strace) ;; # strace: the CLI's write boundaries (test_cli_base64.py)
 bench) pkgs+=(libbenchmark-dev libssl-dev libgmime-3.0-dev libb64-dev libmimetic-dev python3-matplotlib
 	curl mpop time openssl) ;; # curl, mpop: SMTP/POP3 peers; time: peak RSS; openssl: test CA
 *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;

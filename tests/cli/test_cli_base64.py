@@ -182,6 +182,37 @@ with open(out_path, "wb") as f:
 r = encode_into(out_path, "ab")
 with open(out_path, "rb") as f:
     check(r.returncode == 0 and f.read() == b"first line\n" + whole_b64, "encode appended to a file")
+# The writer's writes end on 256 KiB boundaries of the file, whatever the slot
+# lengths (cli/b64_par.c): traced with strace, every writev ends at a multiple
+# of 256 KiB of the file offset, also when appending at 11, but in the stretch
+# after the last boundary (the last slot, the sequential tail, the final group).
+def write_ends(start, mode):
+    trace = os.path.join(tmp, "trace")
+    with open(out_path, mode) as f:
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=writev", "-o", trace,
+                            EXE, "base64", par_path], stdout=f,
+                           # LeakSanitizer refuses to run under ptrace
+                           env=dict(os.environ, MIMECODEC_THREADS="2", ASAN_OPTIONS=(
+                               os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")))
+    ends, pos = [], start
+    with open(trace) as f:
+        for line in f:
+            if "writev(1," in line and "= " in line:
+                pos += int(line.rsplit("= ", 1)[1].split()[0])
+                ends.append(pos)
+    return r.returncode, ends
+
+
+for start, mode in ((0, "wb"), (11, "ab")):
+    with open(out_path, "wb") as f:
+        f.write(b"first line\n"[:start])
+    rc, ends = write_ends(start, mode)
+    total = start + len(whole_b64)
+    last = total - total % (256 << 10)  # past it: the last slot, the tail, final
+    check(rc == 0 and len(ends) >= 4 and ends[-1] == total and
+          all(e % (256 << 10) == 0 or e > last for e in ends),
+          "writes end on 256 KiB boundaries from %d: rc %d, off-boundary %s of %d" % (
+              start, rc, [e for e in ends if e % (256 << 10) and e <= last], total))
 old = b"x" * (len(whole_b64) + 5000)
 with open(out_path, "wb") as f:
     f.write(old)
